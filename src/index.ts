@@ -1,0 +1,39 @@
+/**
+ * seglog: an embeddable storage engine for Node.js whose on-disk bytes are Apache Kafka's.
+ *
+ * This is the public surface; everything exported here is covered by semver. Internals for
+ * tests and benchmarks are on the separate `seglog/internals` entry.
+ *
+ * @packageDocumentation
+ */
+export { ErrorCode, SeglogError, type SeglogErrorDetails } from './errors.js';
+export {
+  RecordBatch,
+  type DecodeOptions,
+  buildBatch,
+  buildBatchSync,
+  buildEmptyBatch,
+  type BatchOptions,
+  type EmptyBatchOptions,
+  type CompressionName,
+  CompressionId,
+  ControlRecordType,
+  type ControlRecordTypeName,
+  type ControlRecordKey,
+  type EndTransactionMarker,
+  type MarkerOptions,
+  parseControlRecordKey,
+  parseEndTransactionMarker,
+  buildEndTransactionMarker,
+  crc32c,
+  LegacyBatch,
+  BatchWalker,
+  walkBatches,
+  type WalkedBatch,
+  type BytesInput,
+  type HeaderInput,
+  type RecordInput,
+  type RecordHeader,
+  type LogRecord,
+  type TimestampType,
+} from './records/index.js';

@@ -1,0 +1,160 @@
+/**
+ * lz4 (codec id 3): an LZ4 frame in the subset Kafka's Lz4BlockInputStream reads.
+ *
+ * | bytes | field                                                                  |
+ * |------:|------------------------------------------------------------------------|
+ * |     4 | magic `04 22 4D 18` (0x184D2204 little-endian)                         |
+ * |     1 | FLG: version 01 (bits 6–7), block independence (bit 5) required,       |
+ * |       |      block checksum (4), content size (3), content checksum (2),       |
+ * |       |      bits 0–1 reserved and required 0 (so no dictionary id)            |
+ * |     1 | BD: block max size code 4..7 (64 KiB, 256 KiB, 1 MiB, 4 MiB) in bits 4–6 |
+ * |  0/8 | content size (LE), when FLG bit 3                                      |
+ * |     1 | HC: (xxh32(FLG..end of descriptor, seed 0) >> 8) & 0xFF                |
+ * |     … | blocks: uint32 LE size, high bit = stored uncompressed; data; then a    |
+ * |       |         4-byte xxh32 of the data when FLG bit 4                          |
+ * |     4 | end mark `00 00 00 00`, then a 4-byte content checksum when FLG bit 2   |
+ *
+ * The writer is lz4-napi's frame encoder, which emits independent blocks, no checksums and a
+ * correct HC (Kafka accepts it; its block size grows to 4 MiB for inputs over 256 KiB).
+ * lz4-napi's decoder does not check where a frame ends, so this module walks the frame first:
+ * every size is checked against the bytes present and the block maximum, a missing end mark is
+ * an error, and the total output is bounded before anything is decompressed.
+ *
+ * Legacy magic-0 messages were written with Kafka's old, wrong HC (computed over the magic
+ * too, KAFKA-3160); Kafka ignores the HC when reading them, and so does `legacyHeaderChecksum`.
+ */
+import lz4Lib from 'lz4-napi';
+import { ASYNC_DECOMPRESS_THRESHOLD_BYTES, ASYNC_THRESHOLD_BYTES, type Codec } from './codec.js';
+import { corruptCompression, tooLarge, wrapCodecError } from './errors.js';
+import { xxh32 } from './xxh32.js';
+
+const MAGIC = 0x184d2204;
+const FLG_VERSION_MASK = 0xc0;
+const FLG_VERSION_1 = 0x40;
+const FLG_BLOCK_INDEPENDENT = 0x20;
+const FLG_BLOCK_CHECKSUM = 0x10;
+const FLG_CONTENT_SIZE = 0x08;
+const FLG_CONTENT_CHECKSUM = 0x04;
+const FLG_RESERVED = 0x03;
+const BD_RESERVED = 0x8f;
+const STORED_BLOCK = 0x80000000;
+/**
+ * LZ4's worst-case expansion: a match length is extended by one byte per 255 output bytes,
+ * so no compressed block yields more than ~255 bytes per input byte.
+ */
+const MAX_EXPANSION = 255;
+
+/** What walking a frame found. */
+interface FrameLayout {
+  /** Bytes the frame occupies, from the magic to the end of the trailer. */
+  frameLength: number;
+  /** An upper bound of the decompressed size, tight for frames real writers produce. */
+  outputBound: number;
+}
+
+/** Options for reading an LZ4 frame. */
+export interface Lz4ReadOptions {
+  /** Skip the header-checksum check (legacy magic-0 messages carry a wrong one). */
+  legacyHeaderChecksum?: boolean;
+}
+
+/** Validates an LZ4 frame as Kafka's reader would and returns its extent and output bound. */
+export function walkLz4Frame(input: Buffer, options: Lz4ReadOptions = {}): FrameLayout {
+  if (input.length < 7) throw corruptCompression('lz4', 'truncated frame header');
+  if (input.readUInt32LE(0) !== MAGIC) throw corruptCompression('lz4', 'bad frame magic');
+  const flg = input[4];
+  const bd = input[5];
+  if ((flg & FLG_VERSION_MASK) !== FLG_VERSION_1) throw corruptCompression('lz4', `unsupported frame version in FLG 0x${flg.toString(16)}`);
+  if ((flg & FLG_RESERVED) !== 0) throw corruptCompression('lz4', 'FLG reserved bits (or a dictionary id) are set');
+  if ((flg & FLG_BLOCK_INDEPENDENT) === 0) throw corruptCompression('lz4', 'dependent block stream is unsupported');
+  if ((bd & BD_RESERVED) !== 0) throw corruptCompression('lz4', 'BD reserved bits are set');
+  const sizeCode = (bd >> 4) & 0x07;
+  if (sizeCode < 4) throw corruptCompression('lz4', `block size code ${sizeCode} is not 4..7`);
+  const blockMax = 1 << (8 + 2 * sizeCode);
+  let pos = 6;
+  let contentSize = -1;
+  if (flg & FLG_CONTENT_SIZE) {
+    if (input.length < pos + 9) throw corruptCompression('lz4', 'truncated content size');
+    const hi = input.readUInt32LE(pos + 4);
+    contentSize = hi < 0x200000 ? hi * 2 ** 32 + input.readUInt32LE(pos) : Number.MAX_SAFE_INTEGER;
+    pos += 8;
+  }
+  const hc = input[pos];
+  if (!options.legacyHeaderChecksum && hc !== ((xxh32(input.subarray(4, pos)) >>> 8) & 0xff)) {
+    throw corruptCompression('lz4', 'frame header checksum mismatch');
+  }
+  pos += 1;
+  const blockChecksum = (flg & FLG_BLOCK_CHECKSUM) !== 0;
+  let outputBound = 0;
+  for (;;) {
+    if (input.length - pos < 4) throw corruptCompression('lz4', `frame ends at ${input.length} without an end mark`);
+    const word = input.readUInt32LE(pos);
+    pos += 4;
+    if (word === 0) break;
+    const stored = (word & STORED_BLOCK) !== 0;
+    const size = (word & ~STORED_BLOCK) >>> 0;
+    if (size > blockMax) throw corruptCompression('lz4', `block of ${size} bytes exceeds the frame's maximum of ${blockMax}`);
+    if (size > input.length - pos) throw corruptCompression('lz4', `block of ${size} bytes at ${pos - 4} is truncated`);
+    if (blockChecksum) {
+      if (input.length - pos - size < 4) throw corruptCompression('lz4', 'truncated block checksum');
+      if (input.readUInt32LE(pos + size) !== xxh32(input.subarray(pos, pos + size))) {
+        throw corruptCompression('lz4', `block checksum mismatch at ${pos - 4}`);
+      }
+    }
+    outputBound += stored ? size : Math.min(blockMax, size * MAX_EXPANSION);
+    pos += size + (blockChecksum ? 4 : 0);
+  }
+  if (flg & FLG_CONTENT_CHECKSUM) {
+    // Kafka skips the content checksum without verifying it; we only require it to be there.
+    if (input.length - pos < 4) throw corruptCompression('lz4', 'truncated content checksum');
+    pos += 4;
+  }
+  if (contentSize >= 0) outputBound = Math.min(outputBound, contentSize);
+  return { frameLength: pos, outputBound };
+}
+
+function checkedFrame(input: Buffer, maxBytes: number, options?: Lz4ReadOptions): { frame: Buffer; bound: number } {
+  const { frameLength, outputBound } = walkLz4Frame(input, options);
+  if (outputBound > maxBytes) throw tooLarge('lz4', `up to ${outputBound}`, maxBytes);
+  return { frame: input.subarray(0, frameLength), bound: outputBound };
+}
+
+function checkSize(out: Buffer, bound: number): Buffer {
+  if (out.length > bound) throw corruptCompression('lz4', `frame produced ${out.length} bytes, more than its blocks allow (${bound})`);
+  return out;
+}
+
+/** Decompresses one LZ4 frame synchronously with explicit options (used by legacy messages). */
+export function lz4DecompressSync(input: Buffer, maxBytes: number, options?: Lz4ReadOptions): Buffer {
+  const { frame, bound } = checkedFrame(input, maxBytes, options);
+  try {
+    return checkSize(lz4Lib.decompressFrameSync(frame), bound);
+  } catch (err) {
+    throw wrapCodecError('lz4', err);
+  }
+}
+
+/** The lz4 codec (LZ4 frame, independent blocks). lz4-napi has no level option. */
+export const lz4: Codec = {
+  name: 'lz4',
+  id: 3,
+  compressSync(input) {
+    return lz4Lib.compressFrameSync(input);
+  },
+  async compress(input) {
+    if (input.length < ASYNC_THRESHOLD_BYTES) return this.compressSync(input);
+    return lz4Lib.compressFrame(input);
+  },
+  decompressSync(input, maxBytes) {
+    return lz4DecompressSync(input, maxBytes);
+  },
+  async decompress(input, maxBytes) {
+    if (input.length < ASYNC_DECOMPRESS_THRESHOLD_BYTES) return this.decompressSync(input, maxBytes);
+    const { frame, bound } = checkedFrame(input, maxBytes);
+    try {
+      return checkSize(await lz4Lib.decompressFrame(frame), bound);
+    } catch (err) {
+      throw wrapCodecError('lz4', err);
+    }
+  },
+};
