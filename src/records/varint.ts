@@ -13,6 +13,11 @@
 import { ErrorCode, SeglogError, corrupt } from '../errors.js';
 
 const TWO_POW_32 = 2 ** 32;
+/**
+ * Below this magnitude the zigzag of a number (2|v| or 2|v| − 1) stays under 2^53 and is exact
+ * in a double; at or above it the encoders take the bigint path.
+ */
+const ZIGZAG_EXACT_LIMIT = 2 ** 52;
 
 /**
  * A cursor over a byte range, used by every decoder. Reads never go past `end`; a read that
@@ -161,6 +166,9 @@ export function sizeOfVarint(value: number): number {
 
 /** Bytes needed to encode `value` (a safe integer) as a zigzag varlong. */
 export function sizeOfVarlong(value: number): number {
+  if (value >= ZIGZAG_EXACT_LIMIT || value <= -ZIGZAG_EXACT_LIMIT) {
+    return 8; // 2^53 ≤ zigzag < 2^54 for every safe integer here: 8 groups of 7 bits
+  }
   let v = value >= 0 ? value * 2 : -value * 2 - 1;
   let bytes = 1;
   while (v >= 0x80) {
@@ -184,7 +192,8 @@ export function writeVarint(buf: Buffer, pos: number, value: number): number {
 /** Writes `value` (a safe integer) as a zigzag varlong at `pos`; returns the next position. */
 export function writeVarlong(buf: Buffer, pos: number, value: number): number {
   if (value >= -0x40000000 && value < 0x40000000) return writeVarint(buf, pos, value);
-  // Doubles hold every integer below 2^54 exactly, and 2·|value| ≤ 2^54 here.
+  if (value >= ZIGZAG_EXACT_LIMIT || value <= -ZIGZAG_EXACT_LIMIT) return writeVarlongBigInt(buf, pos, BigInt(value));
+  // |value| < 2^52, so the zigzag value is below 2^53 and every step below is exact.
   let v = value >= 0 ? value * 2 : -value * 2 - 1;
   while (v >= 0x80) {
     buf[pos++] = (v % 128) | 0x80;

@@ -17,8 +17,10 @@
  * The writer is lz4-napi's frame encoder, which emits independent blocks, no checksums and a
  * correct HC (Kafka accepts it; its block size grows to 4 MiB for inputs over 256 KiB).
  * lz4-napi's decoder does not check where a frame ends, so this module walks the frame first:
- * every size is checked against the bytes present and the block maximum, a missing end mark is
- * an error, and the total output is bounded before anything is decompressed.
+ * every size is checked against the bytes present and the block maximum, and a missing end
+ * mark is an error. The walk also bounds the output (block maximum, 255× expansion); a frame
+ * whose bound exceeds `maxBytes` is decompressed block by block and stopped at the limit, so
+ * no allocation exceeds `maxBytes` by more than one block.
  *
  * Legacy magic-0 messages were written with Kafka's old, wrong HC (computed over the magic
  * too, KAFKA-3160); Kafka ignores the HC when reading them, and so does `legacyHeaderChecksum`.
@@ -48,8 +50,12 @@ const MAX_EXPANSION = 255;
 interface FrameLayout {
   /** Bytes the frame occupies, from the magic to the end of the trailer. */
   frameLength: number;
-  /** An upper bound of the decompressed size, tight for frames real writers produce. */
+  /** An upper bound of the decompressed size (exact for stored blocks, loose for small ones). */
   outputBound: number;
+  /** The block-max-size code (BD bits 4–6). */
+  sizeCode: number;
+  /** [start, end) of each block's size word and data (checksums excluded). */
+  blocks: [number, number][];
 }
 
 /** Options for reading an LZ4 frame. */
@@ -86,6 +92,7 @@ export function walkLz4Frame(input: Buffer, options: Lz4ReadOptions = {}): Frame
   pos += 1;
   const blockChecksum = (flg & FLG_BLOCK_CHECKSUM) !== 0;
   let outputBound = 0;
+  const blocks: [number, number][] = [];
   for (;;) {
     if (input.length - pos < 4) throw corruptCompression('lz4', `frame ends at ${input.length} without an end mark`);
     const word = input.readUInt32LE(pos);
@@ -102,6 +109,7 @@ export function walkLz4Frame(input: Buffer, options: Lz4ReadOptions = {}): Frame
       }
     }
     outputBound += stored ? size : Math.min(blockMax, size * MAX_EXPANSION);
+    blocks.push([pos - 4, pos + size]);
     pos += size + (blockChecksum ? 4 : 0);
   }
   if (flg & FLG_CONTENT_CHECKSUM) {
@@ -110,13 +118,7 @@ export function walkLz4Frame(input: Buffer, options: Lz4ReadOptions = {}): Frame
     pos += 4;
   }
   if (contentSize >= 0) outputBound = Math.min(outputBound, contentSize);
-  return { frameLength: pos, outputBound };
-}
-
-function checkedFrame(input: Buffer, maxBytes: number, options?: Lz4ReadOptions): { frame: Buffer; bound: number } {
-  const { frameLength, outputBound } = walkLz4Frame(input, options);
-  if (outputBound > maxBytes) throw tooLarge('lz4', `up to ${outputBound}`, maxBytes);
-  return { frame: input.subarray(0, frameLength), bound: outputBound };
+  return { frameLength: pos, outputBound, sizeCode, blocks };
 }
 
 function checkSize(out: Buffer, bound: number): Buffer {
@@ -124,11 +126,33 @@ function checkSize(out: Buffer, bound: number): Buffer {
   return out;
 }
 
+/**
+ * Decompresses a frame whose output bound is over `maxBytes` one block at a time (each block
+ * re-framed on its own), so the output stops at `maxBytes` plus at most one block instead of
+ * the loose bound. Real frames only come here when they are close to the limit anyway.
+ */
+function decompressBlockwise(input: Buffer, layout: FrameLayout, maxBytes: number): Buffer {
+  const header = Buffer.from([0x04, 0x22, 0x4d, 0x18, FLG_VERSION_1 | FLG_BLOCK_INDEPENDENT, layout.sizeCode << 4, 0]);
+  header[6] = (xxh32(header.subarray(4, 6)) >>> 8) & 0xff;
+  const parts: Buffer[] = [];
+  let total = 0;
+  for (const [start, end] of layout.blocks) {
+    const part = lz4Lib.decompressFrameSync(Buffer.concat([header, input.subarray(start, end), END_MARK]));
+    total += part.length;
+    if (total > maxBytes) throw tooLarge('lz4', `> ${maxBytes}`, maxBytes);
+    parts.push(part);
+  }
+  return Buffer.concat(parts, total);
+}
+
+const END_MARK = Buffer.alloc(4);
+
 /** Decompresses one LZ4 frame synchronously with explicit options (used by legacy messages). */
 export function lz4DecompressSync(input: Buffer, maxBytes: number, options?: Lz4ReadOptions): Buffer {
-  const { frame, bound } = checkedFrame(input, maxBytes, options);
   try {
-    return checkSize(lz4Lib.decompressFrameSync(frame), bound);
+    const layout = walkLz4Frame(input, options);
+    if (layout.outputBound > maxBytes) return decompressBlockwise(input, layout, maxBytes);
+    return checkSize(lz4Lib.decompressFrameSync(input.subarray(0, layout.frameLength)), layout.outputBound);
   } catch (err) {
     throw wrapCodecError('lz4', err);
   }
@@ -150,9 +174,10 @@ export const lz4: Codec = {
   },
   async decompress(input, maxBytes) {
     if (input.length < ASYNC_DECOMPRESS_THRESHOLD_BYTES) return this.decompressSync(input, maxBytes);
-    const { frame, bound } = checkedFrame(input, maxBytes);
+    const layout = walkLz4Frame(input);
+    if (layout.outputBound > maxBytes) return this.decompressSync(input, maxBytes);
     try {
-      return checkSize(await lz4Lib.decompressFrame(frame), bound);
+      return checkSize(await lz4Lib.decompressFrame(input.subarray(0, layout.frameLength)), layout.outputBound);
     } catch (err) {
       throw wrapCodecError('lz4', err);
     }
