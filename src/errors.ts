@@ -26,6 +26,11 @@
  *   (|v| > 2^53 − 1), or a value given to an encoder does not fit its field.
  * - `INVALID_ARGUMENT`: a caller passed something seglog cannot accept.
  * - `IO_ERROR`: the file system failed; the errno name is in `errno`.
+ * - `CORRUPT_INDEX`: an `.index` / `.timeindex` file fails its sanity check.
+ * - `OFFSET_OUT_OF_RANGE`: a read or truncation outside [logStartOffset, logEndOffset].
+ * - `LOG_CLOSED`: an operation on a closed log.
+ * - `LOCKED`: the directory is already open (in this or another process).
+ * - `INVALID_CONFIG`: a configuration value out of bounds or of the wrong type.
  */
 export const ErrorCode = {
   /** Bytes do not parse as a record batch or record. */
@@ -46,6 +51,16 @@ export const ErrorCode = {
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   /** The file system failed. */
   IO_ERROR: 'IO_ERROR',
+  /** An index file is structurally wrong (it is rebuilt from the log where possible). */
+  CORRUPT_INDEX: 'CORRUPT_INDEX',
+  /** An offset outside the log's range [logStartOffset, logEndOffset]. */
+  OFFSET_OUT_OF_RANGE: 'OFFSET_OUT_OF_RANGE',
+  /** The log (or its directory) was closed. */
+  LOG_CLOSED: 'LOG_CLOSED',
+  /** Another process or another open in this process holds the directory's lock. */
+  LOCKED: 'LOCKED',
+  /** A configuration value is missing its bounds or of the wrong type; the message names the key. */
+  INVALID_CONFIG: 'INVALID_CONFIG',
 } as const;
 
 /** One of the stable error code strings of {@link ErrorCode}. */
