@@ -39,7 +39,7 @@ export const ErrorCode = {
   INVALID_CRC: 'INVALID_CRC',
   /** A magic byte or format version seglog does not read. */
   UNSUPPORTED_FORMAT: 'UNSUPPORTED_FORMAT',
-  /** A codec id outside 0..4. */
+  /** A codec id outside 0..4 (0..3 for legacy magic 0/1 messages). */
   UNKNOWN_COMPRESSION: 'UNKNOWN_COMPRESSION',
   /** A malformed compressed stream. */
   CORRUPT_COMPRESSION: 'CORRUPT_COMPRESSION',

@@ -49,7 +49,6 @@ import { COMPRESSION_CODEC_MASK, TIMESTAMP_TYPE_MASK } from './attributes.js';
 import type { DecodeOptions } from './batch.js';
 import { gzip, snappy, type CompressionName } from './compression/index.js';
 import { lz4DecompressSync } from './compression/lz4.js';
-import { xxh32 } from './compression/xxh32.js';
 import type { LogRecord, TimestampType } from './types.js';
 import { readInt64 } from './varint.js';
 
@@ -65,10 +64,6 @@ const KEY_LENGTH_OFFSET_V0 = LEGACY_ATTRIBUTES_OFFSET + 1;
 const KEY_LENGTH_OFFSET_V1 = LEGACY_TIMESTAMP_OFFSET + 8;
 /** Smallest v1 message: 22 bytes after the log overhead (v0: 14). */
 const MIN_V1_LENGTH_FIELD = 22;
-/** Position of FLG in an LZ4 frame (after the 4-byte magic). */
-const LZ4_FLG_OFFSET = 4;
-/** FLG bit 3: an 8-byte content size follows BD. */
-const LZ4_FLG_CONTENT_SIZE = 0x08;
 /** Codec names by id, for the ids legacy messages allow (zstd came with magic 2). */
 const LEGACY_CODECS: readonly Exclude<CompressionName, 'zstd'>[] = ['none', 'gzip', 'snappy', 'lz4'];
 
@@ -246,8 +241,7 @@ export class LegacyBatch {
       default: {
         // Magic-0 LZ4 carries Kafka's old, wrong header checksum (KAFKA-3160), which Kafka skips.
         const legacyHeaderChecksum = this.magic === 0;
-        const frame = legacyHeaderChecksum ? withCorrectHeaderChecksum(value) : value;
-        return lz4DecompressSync(frame, maxBytes, { legacyHeaderChecksum });
+        return lz4DecompressSync(value, maxBytes, { legacyHeaderChecksum });
       }
     }
   }
@@ -264,22 +258,6 @@ export class LegacyBatch {
     }
     return wrapperOffset - lastInnerOffset;
   }
-}
-
-/**
- * A copy of a magic-0 LZ4 frame with its header checksum recomputed. `legacyHeaderChecksum`
- * only skips seglog's own check: lz4-napi verifies the checksum again and rejects Kafka's old
- * one ("HeaderChecksumError"), so the frame it sees must carry the right one. The checksum is
- * xxh32 of FLG, BD and the optional 8-byte content size (FLG bit 3), bits 8–15.
- */
-function withCorrectHeaderChecksum(frame: Buffer): Buffer {
-  // Too short to hold a descriptor: left as it is for the codec to report.
-  if (frame.length <= LZ4_FLG_OFFSET) return frame;
-  const hcPos = LZ4_FLG_OFFSET + 2 + (frame[LZ4_FLG_OFFSET] & LZ4_FLG_CONTENT_SIZE ? 8 : 0);
-  if (frame.length <= hcPos) return frame;
-  const copy = Buffer.from(frame);
-  copy[hcPos] = (xxh32(copy.subarray(LZ4_FLG_OFFSET, hcPos)) >>> 8) & 0xff;
-  return copy;
 }
 
 /** A size-delimited field: its bytes (null for a negative length) and the position after it. */

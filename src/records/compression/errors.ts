@@ -18,5 +18,6 @@ export function tooLarge(codec: string, size: number | string, maxBytes: number)
 export function wrapCodecError(codec: string, err: unknown): SeglogError {
   if (err instanceof SeglogError) return err;
   const msg = err instanceof Error ? err.message : String(err);
-  return corruptCompression(codec, msg, err);
+  // Some libraries already name themselves ("snappy: corrupt input"); do not say it twice.
+  return corruptCompression(codec, msg.startsWith(`${codec}: `) ? msg.slice(codec.length + 2) : msg, err);
 }
