@@ -1,0 +1,772 @@
+/**
+ * `Log`: one partition directory, Kafka's UnifiedLog/LocalLog. The ordered segments, offset
+ * assignment, append (group commit), read (zero-copy slices), roll, flush, truncation,
+ * checkpoints, and the clean-shutdown marker.
+ *
+ * On disk (Kafka's layout, §3): `<20-digit base>.log/.index/.timeindex` per segment,
+ * `leader-epoch-checkpoint`, plus, because a standalone log has no data-directory root,
+ * `recovery-point-offset-checkpoint`, `log-start-offset-checkpoint` (one entry, keyed by the
+ * directory's `<topic>-<partition>` name) and the `.kafka_cleanshutdown` marker in the
+ * partition directory itself; `.lock` while open.
+ *
+ * Concurrency: one writer queue per log. `append*` calls enqueue and return a promise; the
+ * queue drains in a microtask, so appends made in the same tick (or while an fsync is in
+ * flight) are written with one writev (group commit). Offsets are assigned in call order.
+ * Reads never wait on the writer: they take the segment list and the active segment's size as
+ * their snapshot, and bytes below that size were completely written, so no torn batch is ever
+ * visible. Maintenance calls (roll, flush, truncate, close) go through the same queue.
+ *
+ * Invariants: segments are sorted and non-overlapping; the last is the only active one;
+ * logStartOffset ≤ highWatermark ≤ logEndOffset; recoveryPoint ≤ logEndOffset; offsets are
+ * never reused except by an explicit truncation.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { assert } from '../assert.js';
+import { ErrorCode, SeglogError, invalidArgument, ioError } from '../errors.js';
+import { RecordBatch } from '../records/batch.js';
+import { buildBatch, buildBatchSync } from '../records/builder.js';
+import type { CompressionName } from '../records/compression/index.js';
+import type { LogRecord, RecordInput } from '../records/types.js';
+import { BatchWalker } from '../records/walker.js';
+import { LogSegment, type SegmentAppend, type SegmentConfig } from '../segment/segment.js';
+import { fsyncDirectory, readOffsetCheckpoint, writeFileAtomicSync, writeOffsetCheckpoint } from './checkpoint.js';
+import { resolveLogConfig, type LogConfig } from './config.js';
+import { LeaderEpochCache } from './leader-epoch.js';
+import { loadLog, type LoadReport } from './loader.js';
+import { DirectoryLock } from './lock.js';
+import { LogSlice } from './slice.js';
+
+/** The clean-shutdown marker's name (Kafka's). */
+export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
+/** Recovery point checkpoint file name (Kafka's). */
+export const RECOVERY_POINT_CHECKPOINT_FILE = 'recovery-point-offset-checkpoint';
+/** Log start offset checkpoint file name (Kafka's). */
+export const LOG_START_OFFSET_CHECKPOINT_FILE = 'log-start-offset-checkpoint';
+
+/** Default read size: Kafka's default fetch.max.bytes per partition (1 MiB). */
+const DEFAULT_READ_MAX_BYTES = 1024 * 1024;
+
+/** How to open a log. */
+export interface LogOptions {
+  /** Topic config (camelCase or Kafka's dotted names); defaults are Kafka's. */
+  config?: Partial<LogConfig> | Record<string, unknown>;
+  /** The clock every policy reads (epoch ms); tests inject one. Default Date.now. */
+  clock?: () => number;
+  /** Leader epoch stamped on appended batches (default 0: a single-node store). */
+  leaderEpoch?: number;
+  /** Random source for segment.jitter.ms, in [0, 1) (default Math.random). */
+  random?: () => number;
+}
+
+/** Per-append overrides. */
+export interface AppendOptions {
+  /** Codec for this batch when the log's compressionType is `producer`. */
+  compression?: CompressionName;
+  /** Codec level. */
+  compressionLevel?: number;
+}
+
+/** Where an append landed. */
+export interface AppendResult {
+  /** Offset of the first record. */
+  firstOffset: number;
+  /** Offset of the last record. */
+  lastOffset: number;
+  /** Number of records. */
+  recordCount: number;
+  /** The append time for LogAppendTime logs, −1 for CreateTime. */
+  logAppendTime: number;
+  /** The largest record timestamp (or the append time). */
+  maxTimestamp: number;
+}
+
+/** Options of {@link Log.read}. */
+export interface ReadOptions {
+  /** Upper bound of bytes (default 1 MiB); at least one whole batch when minOneMessage. */
+  maxBytes?: number;
+  /** Exclusive: batches at or past this offset are not returned (e.g. the high watermark). */
+  maxOffset?: number;
+  /** Return the first batch even if it is larger than maxBytes (default true, as Kafka). */
+  minOneMessage?: boolean;
+}
+
+/** The answer of {@link Log.offsetForTimestamp}. */
+export interface TimestampOffset {
+  /** The offset. */
+  offset: number;
+  /** The timestamp of the record at that offset (−1 for earliest/latest). */
+  timestamp: number;
+}
+
+/** One queued write. */
+interface Pending {
+  batches: Promise<Buffer[]> | Buffer[];
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/** One partition's log. */
+export class Log {
+  /** The partition directory. */
+  readonly dir: string;
+  /** The resolved configuration. */
+  readonly config: LogConfig;
+  /** What opening the log found and did (recovery). */
+  readonly loadReport: LoadReport;
+  private readonly clock: () => number;
+  private readonly random: () => number;
+  private readonly leaderEpoch: number;
+  private readonly segmentConfig: SegmentConfig;
+  private readonly lock: DirectoryLock;
+  private readonly epochCache: LeaderEpochCache;
+  private readonly checkpointKey: string;
+  private segments: LogSegment[];
+  private nextOffset: number;
+  private startOffset: number;
+  private hw: number;
+  private recoveryPointOffset: number;
+  private lastFlushMs: number;
+  /** The group new appends join; null when the next append must start a new group. */
+  private openGroup: Pending[] | null = null;
+  /** Everything the writer does, in order: append groups and maintenance tasks. */
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+  private background: Promise<void> = Promise.resolve();
+  private backgroundError: unknown = null;
+
+  private constructor(dir: string, config: LogConfig, options: LogOptions, lock: DirectoryLock) {
+    this.dir = dir;
+    this.config = config;
+    this.clock = options.clock ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.leaderEpoch = options.leaderEpoch ?? 0;
+    this.lock = lock;
+    this.segmentConfig = {
+      indexIntervalBytes: config.indexIntervalBytes,
+      segmentIndexBytes: config.segmentIndexBytes,
+      preallocate: config.preallocate,
+      segmentBytes: config.segmentBytes,
+    };
+    this.checkpointKey = checkpointKeyFor(dir);
+    const hadCleanShutdown = fs.existsSync(path.join(dir, CLEAN_SHUTDOWN_FILE));
+    if (hadCleanShutdown) {
+      // Deleted before loading: a crash while loading must count as unclean.
+      fs.unlinkSync(path.join(dir, CLEAN_SHUTDOWN_FILE));
+      fsyncDirectory(dir);
+    }
+    this.epochCache = LeaderEpochCache.load(dir);
+    const loaded = loadLog({
+      dir,
+      config: this.segmentConfig,
+      hadCleanShutdown,
+      recoveryPoint: readCheckpointValue(path.join(dir, RECOVERY_POINT_CHECKPOINT_FILE), this.checkpointKey) ?? 0,
+      logStartOffset: readCheckpointValue(path.join(dir, LOG_START_OFFSET_CHECKPOINT_FILE), this.checkpointKey) ?? 0,
+      now: this.clock(),
+      rollJitterMs: () => this.jitter(),
+      onRecoveredBatch: (batch) => {
+        const epoch = batch.partitionLeaderEpoch;
+        if (epoch >= 0 && epoch > (this.epochCache.latestEpoch ?? -1)) this.epochCache.assign(epoch, batch.baseOffset);
+      },
+    });
+    this.segments = loaded.segments;
+    this.nextOffset = loaded.logEndOffset;
+    this.startOffset = loaded.logStartOffset;
+    this.recoveryPointOffset = loaded.recoveryPoint;
+    this.hw = loaded.logEndOffset;
+    this.loadReport = loaded.report;
+    this.lastFlushMs = this.clock();
+    this.epochCache.truncateFromEnd(this.nextOffset);
+    this.epochCache.truncateFromStart(this.startOffset);
+    this.epochCache.flush();
+  }
+
+  /**
+   * Opens (creating if needed) the log in `dir`: takes the directory lock (LOCKED if another
+   * process or another open holds it), removes the clean-shutdown marker, and loads — recovering
+   * after an unclean shutdown. See {@link loadReport} for what recovery did.
+   */
+  static async open(dir: string, options: LogOptions = {}): Promise<Log> {
+    const config = resolveLogConfig(options.config ?? {});
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw ioError(err, dir);
+    }
+    const lock = DirectoryLock.acquire(dir);
+    try {
+      return new Log(dir, config, options, lock);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  private jitter(): number {
+    const max = Math.min(this.config.segmentJitterMs, this.config.segmentMs);
+    return max <= 0 ? 0 : Math.floor(this.random() * max);
+  }
+
+  /** The first offset readers may see. */
+  get logStartOffset(): number {
+    return this.startOffset;
+  }
+
+  /** The offset the next record will get. */
+  get logEndOffset(): number {
+    return this.nextOffset;
+  }
+
+  /** Everything below this offset has been fsynced. */
+  get recoveryPoint(): number {
+    return this.recoveryPointOffset;
+  }
+
+  /** The high watermark: a broker sets it to the replicated offset; defaults to the log end. */
+  get highWatermark(): number {
+    return this.hw;
+  }
+
+  /** Sets the high watermark, clamped to [logStartOffset, logEndOffset] as Kafka does. */
+  set highWatermark(offset: number) {
+    if (!Number.isSafeInteger(offset)) throw invalidArgument(`highWatermark must be an integer, got ${offset}`);
+    this.hw = Math.min(Math.max(offset, this.startOffset), this.nextOffset);
+  }
+
+  /** Number of segments. */
+  get numberOfSegments(): number {
+    return this.segments.length;
+  }
+
+  /** Base offsets of the segments, in order. */
+  segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  /** Total bytes of all segments' `.log` files. */
+  get size(): number {
+    let total = 0;
+    for (const s of this.segments) total += s.size;
+    return total;
+  }
+
+  private get active(): LogSegment {
+    return this.segments[this.segments.length - 1];
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new SeglogError(ErrorCode.LOG_CLOSED, `log ${this.dir} is closed`);
+  }
+
+  // ---------------------------------------------------------------- appends
+
+  /**
+   * Appends records as one batch; the log assigns offsets. Compression follows the config's
+   * compressionType (`producer` means `options.compression`, default none). Resolves once the
+   * batch is written (and fsynced when flush.messages says so).
+   * Safe to call concurrently: calls are ordered and coalesced (group commit).
+   */
+  append(records: readonly RecordInput[], options: AppendOptions = {}): Promise<AppendResult> {
+    // Encode now (sync when cheap) so the bytes exist before the writer's turn; offsets are
+    // stamped into the header at write time (baseOffset is outside the CRC).
+    let encoded: Promise<Buffer[]> | Buffer[];
+    try {
+      this.checkOpen();
+      const compression = this.targetCompression(options.compression);
+      const batchOptions = {
+        compression,
+        compressionLevel: options.compressionLevel ?? this.levelFor(compression),
+        now: this.clock(),
+        partitionLeaderEpoch: this.leaderEpoch,
+      };
+      encoded = compression === 'none' ? [buildBatchSync(records, batchOptions)] : buildBatch(records, batchOptions).then((b) => [b]);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.enqueue(encoded);
+  }
+
+  /**
+   * Appends pre-encoded RecordBatch v2 bytes (one or more batches back to back, as a client
+   * sends them). Each batch is validated (v2, CRC, offsets 0..count−1, not a control batch,
+   * size bounds); offsets are assigned by rewriting baseOffset in place, the payload is never
+   * re-encoded unless the log's compressionType demands another codec. The buffer is adopted:
+   * do not modify it afterwards.
+   */
+  appendBatches(buffer: Buffer): Promise<AppendResult> {
+    let batches: Promise<Buffer[]> | Buffer[];
+    try {
+      this.checkOpen();
+      batches = this.validateClientBatches(buffer);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.enqueue(batches);
+  }
+
+  private targetCompression(requested: CompressionName | undefined): CompressionName {
+    const t = this.config.compressionType;
+    if (t === 'producer') return requested ?? 'none';
+    return t === 'uncompressed' ? 'none' : t;
+  }
+
+  private levelFor(codec: CompressionName): number | undefined {
+    if (codec === 'gzip') return this.config.compressionGzipLevel;
+    if (codec === 'zstd') return this.config.compressionZstdLevel;
+    return undefined;
+  }
+
+  private validateClientBatches(buffer: Buffer): Buffer[] | Promise<Buffer[]> {
+    if (!Buffer.isBuffer(buffer) || buffer.length === 0) throw invalidArgument('appendBatches needs a non-empty Buffer of record batches');
+    const walker = new BatchWalker(buffer);
+    const out: (Buffer | Promise<Buffer>)[] = [];
+    for (const { batch } of walker) {
+      if (!(batch instanceof RecordBatch)) throw new SeglogError(ErrorCode.UNSUPPORTED_FORMAT, 'appendBatches takes RecordBatch v2 only (magic 2)');
+      batch.ensureValid();
+      const count = batch.count;
+      if (count <= 0 || batch.lastOffsetDelta !== count - 1) {
+        throw new SeglogError(ErrorCode.CORRUPT_RECORD, `a produced batch needs offsets 0..count−1; count ${count}, lastOffsetDelta ${batch.lastOffsetDelta}`);
+      }
+      if (batch.isControl) throw invalidArgument('control batches cannot be appended by clients');
+      if (batch.timestampType === 'LogAppendTime') throw invalidArgument('a produced batch cannot claim LogAppendTime');
+      const target = this.targetCompression(batch.compression);
+      if (target !== batch.compression) out.push(this.recompress(batch, target));
+      else out.push(batch.buffer);
+    }
+    if (walker.remainingBytes !== 0) throw new SeglogError(ErrorCode.CORRUPT_RECORD, `${walker.remainingBytes} bytes after the last complete batch`);
+    if (out.length === 0) throw invalidArgument('no complete batch in the buffer');
+    return out.some((b) => b instanceof Promise) ? Promise.all(out) : (out as Buffer[]);
+  }
+
+  /** Rebuilds a batch with the log's codec, keeping producer fields (Kafka's LogValidator). */
+  private async recompress(batch: RecordBatch, compression: CompressionName): Promise<Buffer> {
+    const records = [...(await batch.recordsAsync())].map((r: LogRecord) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp }));
+    return buildBatch(records, {
+      compression,
+      compressionLevel: this.levelFor(compression),
+      producerId: batch.producerId,
+      producerEpoch: batch.producerEpoch,
+      baseSequence: batch.baseSequence,
+      isTransactional: batch.isTransactional,
+      partitionLeaderEpoch: this.leaderEpoch,
+    });
+  }
+
+  /**
+   * Adds a write to the open group, starting a group on the writer chain if none is open.
+   * Appends made before the group starts (same tick, or while the previous group awaited an
+   * fsync) are written together: that is the group commit.
+   */
+  private enqueue(batches: Promise<Buffer[]> | Buffer[]): Promise<AppendResult> {
+    return new Promise<AppendResult>((resolve, reject) => {
+      let group = this.openGroup;
+      if (group === null) {
+        const g: Pending[] = [];
+        group = g;
+        this.openGroup = g;
+        this.chain = this.chain.then(() => this.drainGroup(g));
+      }
+      group.push({ batches, resolve, reject });
+    });
+  }
+
+  private async drainGroup(group: Pending[]): Promise<void> {
+    if (this.openGroup === group) this.openGroup = null;
+    if (this.closed) {
+      for (const p of group) p.reject(new SeglogError(ErrorCode.LOG_CLOSED, `log ${this.dir} is closed`));
+      return;
+    }
+    try {
+      await this.writeGroup(group);
+    } catch (err) {
+      // writeGroup settles every item itself; this only guards the chain against our own bugs.
+      for (const p of group) p.reject(err);
+    }
+  }
+
+  /**
+   * Runs a maintenance task in the writer's order: after every append called before it, and
+   * before every append called after it.
+   */
+  private exclusive<T>(task: () => Promise<T> | T): Promise<T> {
+    this.openGroup = null;
+    const run = this.chain.then(task);
+    this.chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async writeGroup(items: Pending[]): Promise<void> {
+    const now = this.clock();
+    const done: { item: Pending; result: AppendResult }[] = [];
+    let pending: SegmentAppend[] = [];
+    let pendingBytes = 0;
+    let pendingItems: { item: Pending; result: AppendResult }[] = [];
+    const writePending = () => {
+      if (pending.length === 0) return;
+      this.active.append(pending);
+      done.push(...pendingItems);
+      pending = [];
+      pendingBytes = 0;
+      pendingItems = [];
+    };
+    for (const item of items) {
+      const startOffset = this.nextOffset;
+      try {
+        const buffers = await item.batches;
+        const results: SegmentAppend[] = [];
+        let offset = this.nextOffset;
+        let maxTimestamp = -1;
+        let size = 0;
+        for (const buf of buffers) {
+          const batch = RecordBatch.at(buf);
+          this.checkSize(buf.length);
+          this.checkTimestamps(batch, now);
+          batch.setBaseOffset(offset);
+          batch.setPartitionLeaderEpoch(this.leaderEpoch);
+          if (this.config.messageTimestampType === 'LogAppendTime') batch.setMaxTimestamp('LogAppendTime', now);
+          const last = offset + batch.lastOffsetDelta;
+          results.push({ buffer: buf, lastOffset: last, maxTimestamp: batch.maxTimestamp });
+          maxTimestamp = Math.max(maxTimestamp, batch.maxTimestamp);
+          size += buf.length;
+          offset = last + 1;
+        }
+        const lastOffset = offset - 1;
+        if (this.active.shouldRoll({ messagesSize: pendingBytes + size, maxTimestampInMessages: maxTimestamp, maxOffsetInMessages: lastOffset, now, maxSegmentMs: this.config.segmentMs, maxSegmentBytes: this.config.segmentBytes }) ||
+          !this.active.canConvertToRelativeOffset(lastOffset)) {
+          writePending();
+          this.rollAt(startOffset, now);
+        }
+        pending.push(...results);
+        pendingBytes += size;
+        if (this.epochCache.latestEpoch !== this.leaderEpoch) this.epochCache.assign(this.leaderEpoch, startOffset);
+        this.nextOffset = offset;
+        pendingItems.push({
+          item,
+          result: {
+            firstOffset: startOffset,
+            lastOffset,
+            recordCount: lastOffset - startOffset + 1,
+            logAppendTime: this.config.messageTimestampType === 'LogAppendTime' ? now : -1,
+            maxTimestamp,
+          },
+        });
+      } catch (err) {
+        // This item is refused; earlier ones in the group still get written.
+        this.nextOffset = startOffset;
+        try {
+          writePending();
+        } catch (ioErr) {
+          this.failAll(pendingItems, ioErr);
+          return;
+        }
+        item.reject(err);
+      }
+    }
+    try {
+      writePending();
+    } catch (err) {
+      this.failAll(pendingItems, err);
+      return;
+    }
+    this.epochCache.flush();
+    if (this.nextOffset - this.recoveryPointOffset >= this.config.flushMessages || now - this.lastFlushMs >= this.config.flushMs) {
+      try {
+        await this.flushSegments(this.nextOffset);
+      } catch (err) {
+        for (const d of done) d.item.reject(err);
+        return;
+      }
+    }
+    for (const d of done) d.item.resolve(d.result);
+  }
+
+  /** A write failed: the unwritten items are refused and the log end goes back to what is on disk. */
+  private failAll(unwritten: { item: Pending; result: AppendResult }[], err: unknown): void {
+    if (unwritten.length > 0) this.nextOffset = unwritten[0].result.firstOffset;
+    for (const u of unwritten) u.item.reject(err);
+  }
+
+  private checkSize(size: number): void {
+    if (size > this.config.maxMessageBytes) {
+      throw new SeglogError(ErrorCode.RECORD_TOO_LARGE, `batch of ${size} bytes exceeds maxMessageBytes (max.message.bytes) ${this.config.maxMessageBytes}`);
+    }
+    if (size > this.config.segmentBytes) {
+      throw new SeglogError(ErrorCode.RECORD_TOO_LARGE, `batch of ${size} bytes exceeds segmentBytes (segment.bytes) ${this.config.segmentBytes}`);
+    }
+  }
+
+  private checkTimestamps(batch: RecordBatch, now: number): void {
+    const before = this.config.messageTimestampBeforeMaxMs;
+    const after = this.config.messageTimestampAfterMaxMs;
+    if (this.config.messageTimestampType !== 'CreateTime' || (before >= Number.MAX_SAFE_INTEGER && after >= Number.MAX_SAFE_INTEGER)) return;
+    for (const r of batch.records()) {
+      if (r.timestamp === -1) continue;
+      if (r.timestamp < now - before || r.timestamp > now + after) {
+        throw invalidArgument(`record timestamp ${r.timestamp} is outside [now − ${before}, now + ${after}] (message.timestamp.before/after.max.ms)`);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- roll, flush
+
+  /** Makes a new active segment at `baseOffset` (needs the writer's turn). */
+  private rollAt(baseOffset: number, now: number): void {
+    const old = this.active;
+    if (old.size === 0 && old.baseOffset === baseOffset) return;
+    old.onBecomeInactiveSegment();
+    const seg = LogSegment.create(this.dir, baseOffset, this.segmentConfig, { now, rollJitterMs: this.jitter() });
+    this.segments.push(seg);
+    // Kafka flushes the finished segment in the background and advances the recovery point.
+    this.runInBackground(async () => {
+      await old.flushAsync();
+      fsyncDirectory(this.dir);
+      if (this.recoveryPointOffset < baseOffset) this.recoveryPointOffset = baseOffset;
+      this.writeRecoveryCheckpoint();
+    });
+  }
+
+  private runInBackground(task: () => Promise<void>): void {
+    this.background = this.background.then(task).catch((err: unknown) => {
+      this.backgroundError = err;
+    });
+  }
+
+  /** Rolls a new active segment now (if the active one holds data). */
+  roll(): Promise<void> {
+    return this.exclusive(() => {
+      this.checkOpen();
+      this.rollAt(this.nextOffset, this.clock());
+    });
+  }
+
+  /** fsyncs every segment with data past the recovery point, up to `upTo`. */
+  private async flushSegments(upTo: number): Promise<void> {
+    if (upTo <= this.recoveryPointOffset) return;
+    const from = this.recoveryPointOffset;
+    for (const seg of this.segments) {
+      const next = this.segments[this.segments.indexOf(seg) + 1];
+      if (next !== undefined && next.baseOffset <= from) continue;
+      await seg.flushAsync();
+    }
+    this.recoveryPointOffset = Math.max(this.recoveryPointOffset, upTo);
+    this.lastFlushMs = this.clock();
+  }
+
+  /**
+   * fsyncs everything appended so far and records the recovery point durably. Resolves when
+   * every earlier append is on disk.
+   */
+  flush(): Promise<void> {
+    return this.exclusive(async () => {
+      this.checkOpen();
+      await this.background;
+      await this.flushSegments(this.nextOffset);
+      fsyncDirectory(this.dir);
+      this.writeRecoveryCheckpoint();
+    });
+  }
+
+  /** A time-based flush when flush.ms has passed since the last one (for a scheduler). */
+  async flushIfDue(): Promise<boolean> {
+    if (this.clock() - this.lastFlushMs < this.config.flushMs) return false;
+    await this.flush();
+    return true;
+  }
+
+  private writeRecoveryCheckpoint(): void {
+    writeOffsetCheckpoint(path.join(this.dir, RECOVERY_POINT_CHECKPOINT_FILE), new Map([[this.checkpointKey, this.recoveryPointOffset]]));
+  }
+
+  private writeLogStartCheckpoint(): void {
+    // Kafka lists only logs whose start is above their first segment's base.
+    const entries = this.startOffset > this.segments[0].baseOffset ? new Map([[this.checkpointKey, this.startOffset]]) : new Map<string, number>();
+    writeOffsetCheckpoint(path.join(this.dir, LOG_START_OFFSET_CHECKPOINT_FILE), entries);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  private segmentIndexFor(offset: number): number {
+    const segs = this.segments;
+    let lo = 0;
+    let hi = segs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (segs[mid].baseOffset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /**
+   * A zero-copy slice starting at the batch that holds `offset`. OFFSET_OUT_OF_RANGE below the
+   * log start or past the log end; an empty slice at the log end. Safe during appends: reads
+   * never wait on the writer and see only whole batches.
+   */
+  read(offset: number, options: ReadOptions = {}): LogSlice {
+    this.checkOpen();
+    const end = this.nextOffset;
+    if (!Number.isSafeInteger(offset) || offset < this.startOffset || offset > end) {
+      throw new SeglogError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${offset} is outside [${this.startOffset}, ${end}]`);
+    }
+    const maxOffset = Math.min(options.maxOffset ?? end, end);
+    if (offset >= maxOffset) return LogSlice.empty(offset);
+    const maxBytes = options.maxBytes ?? DEFAULT_READ_MAX_BYTES;
+    const segs = this.segments;
+    for (let i = this.segmentIndexFor(offset); i < segs.length; i++) {
+      const seg = segs[i];
+      if (seg.baseOffset >= maxOffset) break;
+      let maxPosition = seg.size;
+      const next = segs[i + 1];
+      if (next === undefined || next.baseOffset > maxOffset) {
+        const limit = seg.translateOffset(maxOffset);
+        if (limit !== null) maxPosition = Math.min(maxPosition, limit.position);
+      }
+      const slice = seg.read(offset, maxBytes, maxPosition, options.minOneMessage ?? true);
+      if (slice !== null) return new LogSlice(seg.log, slice.position, slice.size, offset);
+    }
+    return LogSlice.empty(offset);
+  }
+
+  /**
+   * Decoded records from `fromOffset` (default the log start) up to the log end as it is when
+   * each chunk is read; control records are skipped. Reads 1 MiB at a time.
+   */
+  async *records(fromOffset = this.startOffset): AsyncGenerator<LogRecord, void, undefined> {
+    let offset = Math.max(fromOffset, this.startOffset);
+    while (offset < this.nextOffset) {
+      const slice = this.read(offset);
+      if (slice.isEmpty) return;
+      const bytes = slice.materialize();
+      let advanced = false;
+      for (const batch of slice.batches(bytes)) {
+        if (!batch.isControl && batch.lastOffset >= offset) {
+          for (const r of await batch.recordsAsync()) if (r.offset >= offset) yield r;
+        }
+        offset = Math.max(offset, batch.nextOffset);
+        advanced = true;
+      }
+      if (!advanced) return;
+    }
+  }
+
+  /**
+   * Kafka's ListOffsets: `'earliest'` → the log start, `'latest'` → the log end, a timestamp →
+   * the first record with a timestamp ≥ it (null when none).
+   */
+  offsetForTimestamp(timestamp: number | 'earliest' | 'latest'): TimestampOffset | null {
+    this.checkOpen();
+    if (timestamp === 'earliest') return { offset: this.startOffset, timestamp: -1 };
+    if (timestamp === 'latest') return { offset: this.nextOffset, timestamp: -1 };
+    if (!Number.isSafeInteger(timestamp)) throw invalidArgument(`timestamp must be an integer, got ${timestamp}`);
+    for (const seg of this.segments) {
+      if (seg.size === 0 || seg.maxTimestampAndOffset().timestamp < timestamp) continue;
+      const found = seg.findOffsetByTimestamp(timestamp, this.startOffset);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+
+  // ---------------------------------------------------------------- truncation, close
+
+  /**
+   * Removes everything at or after `offset` (batch-aligned: a batch holding `offset` goes whole,
+   * as Kafka truncates) and makes `offset` the log end. Below the log start it empties the log
+   * and starts it at `offset`. Waits for queued appends first.
+   */
+  truncateTo(offset: number): Promise<void> {
+    return this.exclusive(() => {
+      this.checkOpen();
+      if (!Number.isSafeInteger(offset) || offset < 0) throw invalidArgument(`truncateTo needs a non-negative offset, got ${offset}`);
+      if (offset >= this.nextOffset) return;
+      if (offset < this.startOffset) return this.resetTo(offset);
+      const keep = this.segments.filter((s) => s.baseOffset < offset || s === this.segments[0]);
+      for (const s of this.segments.slice(keep.length)) s.deleteFiles();
+      this.segments = keep;
+      let last = keep[keep.length - 1];
+      if (!last.isActive) {
+        last = last.reopenAsActive(this.clock(), this.jitter());
+        this.segments[keep.length - 1] = last;
+      }
+      last.truncateTo(offset);
+      this.nextOffset = offset;
+      this.recoveryPointOffset = Math.min(this.recoveryPointOffset, offset);
+      this.hw = Math.min(this.hw, offset);
+      this.epochCache.truncateFromEnd(offset);
+      this.epochCache.flush();
+      this.writeRecoveryCheckpoint();
+    });
+  }
+
+  /** Deletes every segment and starts the log empty at `offset` (a follower's reset). */
+  truncateFullyAndStartAt(offset: number): Promise<void> {
+    return this.exclusive(() => {
+      this.checkOpen();
+      if (!Number.isSafeInteger(offset) || offset < 0) throw invalidArgument(`truncateFullyAndStartAt needs a non-negative offset, got ${offset}`);
+      this.resetTo(offset);
+    });
+  }
+
+  private resetTo(offset: number): void {
+    for (const s of this.segments) s.deleteFiles();
+    this.segments = [LogSegment.create(this.dir, offset, this.segmentConfig, { now: this.clock(), rollJitterMs: this.jitter() })];
+    this.nextOffset = offset;
+    this.startOffset = offset;
+    this.recoveryPointOffset = offset;
+    this.hw = offset;
+    this.epochCache.clear();
+    this.epochCache.flush();
+    fsyncDirectory(this.dir);
+    this.writeRecoveryCheckpoint();
+    this.writeLogStartCheckpoint();
+  }
+
+  /**
+   * Flushes everything, writes the checkpoints and the clean-shutdown marker, trims the active
+   * segment's files, and releases the lock. Later calls are LOG_CLOSED; close twice is a no-op.
+   */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return this.exclusive(async () => {
+      if (this.closed) return;
+      await this.background;
+      await this.flushSegments(this.nextOffset);
+      this.closed = true;
+      // Trim the active segment's files and make the trimmed state durable before the marker.
+      const active = this.active;
+      active.onBecomeInactiveSegment();
+      active.flush();
+      for (const s of this.segments) s.close();
+      fsyncDirectory(this.dir);
+      this.writeRecoveryCheckpoint();
+      this.writeLogStartCheckpoint();
+      this.epochCache.flush();
+      writeFileAtomicSync(path.join(this.dir, CLEAN_SHUTDOWN_FILE), JSON.stringify({ version: 0, brokerEpoch: -1 }));
+      this.lock.release();
+      if (this.backgroundError !== null) throw this.backgroundError;
+    });
+  }
+
+  /** Leader epoch entries (epoch, startOffset), for brokers. */
+  leaderEpochs(): { epoch: number; startOffset: number }[] {
+    return this.epochCache.entries();
+  }
+}
+
+function checkpointKeyFor(dir: string): string {
+  const name = path.basename(path.resolve(dir));
+  return /^.+-\d+$/.test(name) ? name : `${name}-0`;
+}
+
+function readCheckpointValue(file: string, key: string): number | undefined {
+  try {
+    return readOffsetCheckpoint(file).get(key);
+  } catch {
+    // Kafka treats an unreadable recovery or start checkpoint as empty (and so recovers more).
+    return undefined;
+  }
+}
+
+assert(DEFAULT_READ_MAX_BYTES > 0, 'read size');
