@@ -132,6 +132,9 @@ export class LogSegment {
   readonly createdMs: number;
   private readonly config: SegmentConfig;
   private bytesSinceLastIndexEntry = 0;
+  private indexesChecked = false;
+  /** Whether this segment's indexes failed their sanity check and were rebuilt from the log. */
+  rebuiltIndexes = false;
   private maxTimestampSoFar: number | null = null;
   private offsetOfMaxTimestampSoFar = 0;
   private firstBatchMaxTimestamp: number | null = null;
@@ -216,7 +219,34 @@ export class LogSegment {
     return rel >= 0 && rel <= MAX_RELATIVE_OFFSET;
   }
 
+  /**
+   * Checks both indexes the first time they are used (they load lazily) and rebuilds them from
+   * the `.log` when they fail: wrong length, entries out of order, an offset-index entry
+   * pointing at or past the end of the log, a time-index entry past the last offset. An index
+   * is never trusted over the log.
+   */
+  private ensureIndexes(): void {
+    if (this.indexesChecked) return;
+    this.indexesChecked = true;
+    try {
+      this.offsetIndex.sanityCheck();
+      this.timeIndex.sanityCheck();
+      const n = this.offsetIndex.entries;
+      if (n > 0 && this.offsetIndex.entry(n - 1).position >= this.log.size) {
+        throw new SeglogError(ErrorCode.CORRUPT_INDEX, `${this.offsetIndex.file}: last entry points past the end of the log (${this.log.size} bytes)`);
+      }
+      if (this.timeIndex.entries > 0 && this.log.size === 0) {
+        throw new SeglogError(ErrorCode.CORRUPT_INDEX, `${this.timeIndex.file}: entries in an empty segment`);
+      }
+    } catch (err) {
+      if (!(err instanceof SeglogError) || (err.code !== ErrorCode.CORRUPT_INDEX && err.code !== ErrorCode.VALUE_OUT_OF_RANGE)) throw err;
+      this.recover();
+      this.rebuiltIndexes = true;
+    }
+  }
+
   private loadMaxTimestamp(): void {
+    this.ensureIndexes();
     if (this.maxTimestampSoFar !== null) return;
     const last = this.timeIndex.lastEntry();
     this.maxTimestampSoFar = last.timestamp;
@@ -268,6 +298,7 @@ export class LogSegment {
 
   /** The first batch at or after `startingPosition` whose last offset is ≥ `offset`, or null. */
   translateOffset(offset: number, startingPosition = 0): BatchPosition | null {
+    this.ensureIndexes();
     const mapping = this.offsetIndex.lookup(offset);
     return this.log.searchForOffset(offset, Math.max(mapping.position, startingPosition));
   }
@@ -288,6 +319,7 @@ export class LogSegment {
 
   /** The offset after the last batch: scans from the last index entry; baseOffset if empty. */
   readNextOffset(): number {
+    this.ensureIndexes();
     const n = this.offsetIndex.entries;
     const from = n === 0 ? 0 : this.offsetIndex.entry(n - 1).position;
     let next = this.baseOffset;
@@ -325,8 +357,9 @@ export class LogSegment {
    * batch (the log assigns leader epochs from it).
    */
   recover(onBatch?: (batch: RecordBatch, position: number) => void): SegmentRecovery {
-    this.offsetIndex.reset();
-    this.timeIndex.reset();
+    this.indexesChecked = true;
+    resetIndex(this.offsetIndex);
+    resetIndex(this.timeIndex);
     this.maxTimestampSoFar = -1;
     this.offsetOfMaxTimestampSoFar = this.baseOffset;
     this.firstBatchMaxTimestamp = null;
@@ -398,6 +431,7 @@ export class LogSegment {
    * timestamp is ≥ `timestamp`, with its timestamp; null when there is none here.
    */
   findOffsetByTimestamp(timestamp: number, startingOffset = this.baseOffset): { offset: number; timestamp: number } | null {
+    this.ensureIndexes();
     const entry = this.timeIndex.lookup(timestamp);
     const start = this.translateOffset(Math.max(entry.offset, startingOffset));
     if (start === null) return null;
@@ -487,6 +521,17 @@ export class LogSegment {
     this.log.deleteIfExists();
     this.offsetIndex.deleteIfExists();
     this.timeIndex.deleteIfExists();
+  }
+}
+
+/** Empties an index for a rebuild; a file too damaged to load is deleted and made anew. */
+function resetIndex(index: OffsetIndex | TimeIndex): void {
+  try {
+    index.reset();
+  } catch (err) {
+    if (!(err instanceof SeglogError) || err.code !== ErrorCode.CORRUPT_INDEX) throw err;
+    index.deleteIfExists();
+    index.reset();
   }
 }
 
