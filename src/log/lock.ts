@@ -168,7 +168,11 @@ export class DirectoryLock {
       failure ??= err;
     }
     // Closing alone releases a flock; the explicit unlock above just makes the order obvious.
-    fs.closeSync(fd);
+    try {
+      fs.closeSync(fd);
+    } catch (err) {
+      failure ??= err;
+    }
     if (failure !== undefined) throw ioError(failure, this.file);
   }
 }

@@ -632,7 +632,8 @@ export class Log {
 
   /**
    * Decoded records from `fromOffset` (default the log start) up to the log end as it is when
-   * each chunk is read; control records are skipped. Reads 1 MiB at a time.
+   * each chunk is read; control records are skipped and every batch's CRC is checked
+   * (INVALID_CRC on a damaged one). Reads 1 MiB at a time.
    */
   async *records(fromOffset = this.startOffset): AsyncGenerator<LogRecord, void, undefined> {
     let offset = Math.max(fromOffset, this.startOffset);
@@ -643,6 +644,7 @@ export class Log {
       let advanced = false;
       for (const batch of slice.batches(bytes)) {
         if (!batch.isControl && batch.lastOffset >= offset) {
+          batch.ensureValid(); // as Kafka's consumers check.crcs: a bad batch is INVALID_CRC, never garbage
           for (const r of await batch.recordsAsync()) if (r.offset >= offset) yield r;
         }
         offset = Math.max(offset, batch.nextOffset);

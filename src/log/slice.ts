@@ -77,11 +77,13 @@ export class LogSlice {
 
   /**
    * The records of the slice at or after {@link startOffset}, decoded lazily batch by batch.
-   * Control records (transaction markers) are skipped, as Kafka's consumers skip them.
+   * Control records (transaction markers) are skipped, as Kafka's consumers skip them; each
+   * batch's CRC is checked first (INVALID_CRC), as Kafka's consumers do with check.crcs.
    */
   *records(bytes: Buffer = this.materialize()): Generator<LogRecord, void, undefined> {
     for (const batch of this.batches(bytes)) {
       if (batch.isControl || batch.lastOffset < this.startOffset) continue;
+      batch.ensureValid();
       for (const r of batch.records()) if (r.offset >= this.startOffset) yield r;
     }
   }
