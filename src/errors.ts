@@ -30,6 +30,7 @@
  * - `OFFSET_OUT_OF_RANGE`: a read or truncation outside [logStartOffset, logEndOffset].
  * - `LOG_CLOSED`: an operation on a closed log.
  * - `LOCKED`: the directory is already open (in this or another process).
+ * - `CORRUPT_CHECKPOINT`: a checkpoint file does not parse.
  * - `INVALID_CONFIG`: a configuration value out of bounds or of the wrong type.
  */
 export const ErrorCode = {
@@ -59,6 +60,8 @@ export const ErrorCode = {
   LOG_CLOSED: 'LOG_CLOSED',
   /** Another process or another open in this process holds the directory's lock. */
   LOCKED: 'LOCKED',
+  /** A checkpoint text file (recovery point, log start, leader epochs) does not parse. */
+  CORRUPT_CHECKPOINT: 'CORRUPT_CHECKPOINT',
   /** A configuration value is missing its bounds or of the wrong type; the message names the key. */
   INVALID_CONFIG: 'INVALID_CONFIG',
 } as const;

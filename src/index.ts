@@ -37,3 +37,25 @@ export {
   type LogRecord,
   type TimestampType,
 } from './records/index.js';
+export {
+  Log,
+  type LogOptions,
+  type AppendOptions,
+  type AppendResult,
+  type ReadOptions,
+  type TimestampOffset,
+} from './log/log.js';
+export { LogSlice } from './log/slice.js';
+export type { LoadReport } from './log/loader.js';
+export {
+  DEFAULT_LOG_CONFIG,
+  UNBOUNDED_LONG,
+  resolveLogConfig,
+  toKafkaProperties,
+  kafkaConfigName,
+  type LogConfig,
+  type CleanupPolicy,
+  type MessageTimestampType,
+  type BrokerCompressionType,
+} from './log/config.js';
+export type { EpochEntry } from './log/checkpoint.js';

@@ -74,7 +74,7 @@ const JAVA_INTEGER = /^[+-]?\d+$/;
  * errno; one place to change when such a code is added.
  */
 function malformed(file: string, message: string): SeglogError {
-  return new SeglogError(ErrorCode.IO_ERROR, `${file}: malformed checkpoint: ${message}`, { file });
+  return new SeglogError(ErrorCode.CORRUPT_CHECKPOINT, `${file}: malformed checkpoint: ${message}`, { file });
 }
 
 /** Java's `Pattern.compile("\\s+").split(line)`: trailing empty strings dropped. */

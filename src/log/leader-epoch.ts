@@ -65,7 +65,7 @@ export class LeaderEpochCache {
    * dirty so the next flush rewrites it).
    *
    * @param dir - the partition directory
-   * @throws SeglogError as the checkpoint reader does; IO_ERROR (malformed checkpoint) for a
+   * @throws SeglogError as the checkpoint reader does; CORRUPT_CHECKPOINT for a
    *   negative epoch or start offset in the file
    */
   static load(dir: string): LeaderEpochCache {
@@ -74,7 +74,7 @@ export class LeaderEpochCache {
     for (const e of stored) {
       if (e.epoch < 0 || e.startOffset < 0) {
         // Kafka's load fails here too (IllegalArgumentException from assign).
-        throw new SeglogError(ErrorCode.IO_ERROR, `${cache.file}: malformed checkpoint: invalid entry epoch ${e.epoch} startOffset ${e.startOffset}`, {
+        throw new SeglogError(ErrorCode.CORRUPT_CHECKPOINT, `${cache.file}: malformed checkpoint: invalid entry epoch ${e.epoch} startOffset ${e.startOffset}`, {
           file: cache.file,
         });
       }

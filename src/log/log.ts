@@ -32,7 +32,7 @@ import { BatchWalker } from '../records/walker.js';
 import { LogSegment, type SegmentAppend, type SegmentConfig } from '../segment/segment.js';
 import { fsyncDirectory, readOffsetCheckpoint, writeFileAtomicSync, writeOffsetCheckpoint } from './checkpoint.js';
 import { resolveLogConfig, type LogConfig } from './config.js';
-import { LeaderEpochCache } from './leader-epoch.js';
+import { LeaderEpochCache, type EpochEntry } from './leader-epoch.js';
 import { loadLog, type LoadReport } from './loader.js';
 import { DirectoryLock } from './lock.js';
 import { LogSlice } from './slice.js';
@@ -752,7 +752,7 @@ export class Log {
   }
 
   /** Leader epoch entries (epoch, startOffset), for brokers. */
-  leaderEpochs(): { epoch: number; startOffset: number }[] {
+  leaderEpochs(): EpochEntry[] {
     return this.epochCache.entries();
   }
 }

@@ -16,8 +16,8 @@
  * Loading (first use, not the constructor): entries = floor(length / entrySize), except that
  * the first all-zero entry after entry 0 ends the valid entries — the zero-filled tail of a
  * preallocated file that was not trimmed because the process died. Kafka's dump tool stops
- * at the same place. An all-zero entry 0 followed by another all-zero entry is a preallocated
- * file nobody wrote to, and counts as empty (see {@link IndexFile.entries}). The file length
+ * at the same place. An all-zero entry 0 counts only when a non-zero entry follows it;
+ * alone, it is a preallocated file nobody wrote to, and the index is empty. The file length
  * bounds the allocation, and so does maxIndexSize: more valid entries than maxEntries is
  * CORRUPT_INDEX (see {@link IndexFile.entries}). A missing file is 0 entries; the segment
  * decides whether to rebuild.
@@ -76,7 +76,7 @@ export interface IndexOptions {
   maxIndexSize: number;
   /**
    * True for the active segment: the file is opened read-write on load and the descriptor
-   * kept for appends, and closing trims create a missing file. False for inactive segments:
+   * kept for appends, and trimToValidSize creates a missing file. False for inactive segments:
    * the file is read once and the descriptor closed; a later mutation (recovery,
    * truncation) reopens it read-write.
    */
@@ -509,12 +509,13 @@ export abstract class IndexFile {
       if (got < want) break; // the file shrank under us: keep what was there
     }
     if (valid < 0) valid = read;
-    // Entry 0 may legitimately be all zero, (baseOffset, 0) or (0, baseOffset); but a zero
-    // entry 0 followed by a zero entry 1 is a preallocated file nobody wrote to. Counting it
-    // as an entry would give the time index a last timestamp of 0, which makes the segment
-    // look 50 years old to time retention; dropping a real one loses nothing, since lookups
-    // answer (baseOffset, 0) / (−1, baseOffset) for an empty index anyway.
-    if (valid === 1 && slotsInFile > 1 && isZeroEntry(buf, 0, size)) valid = 0;
+    // Entry 0 may legitimately be all zero, (baseOffset, 0) or (0, baseOffset), and then a
+    // non-zero entry follows it. Alone, it is far more likely a preallocated slot nobody wrote
+    // (a one-slot file cannot tell trimmed from preallocated). Counting it would give the time
+    // index a last timestamp of 0, which makes the segment look 50 years old to time retention;
+    // dropping a real one loses nothing, since lookups answer (baseOffset, 0) and
+    // (−1, baseOffset) for an empty index, and retention falls back to the file's mtime.
+    if (valid === 1 && isZeroEntry(buf, 0, size)) valid = 0;
     if (valid > this.maxEntries) {
       throw this.corrupt(
         `holds more than ${this.maxEntries} entries (file length ${length}, maxIndexSize ${this.maxSize}); rebuild it from the log`,

@@ -24,6 +24,7 @@ import { RecordBatch } from '../records/batch.js';
 import { readInt64 } from '../records/varint.js';
 import { BatchWalker } from '../records/walker.js';
 import { LogFile, type BatchPosition } from './log-file.js';
+import { MAX_RELATIVE_OFFSET } from './index-file.js';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
 
@@ -38,8 +39,6 @@ export const TXN_INDEX_FILE_SUFFIX = '.txnindex';
 /** Appended to a file scheduled for deletion. */
 export const DELETED_FILE_SUFFIX = '.deleted';
 
-/** Largest relative offset an index entry can hold (int32). */
-const MAX_RELATIVE_OFFSET = 0x7fffffff;
 /** Bytes read per chunk during recovery; a larger batch is read whole on its own. */
 const RECOVERY_CHUNK_BYTES = 1024 * 1024;
 

@@ -203,18 +203,18 @@ describe('malformed checkpoints are typed errors', () => {
     ['offset not a number', '0\n1\nt 0 1.5\n'],
     ['offset beyond int64', '0\n1\nt 0 9223372036854775808\n'],
     ['an empty entry line', '0\n1\n\n'],
-  ])('%s → IO_ERROR naming the file', (_name, text) => {
+  ])('%s → CORRUPT_CHECKPOINT naming the file', (_name, text) => {
     const p = file('bad', text);
     const err = errorOf(() => readOffsetCheckpoint(p));
-    expect(err.code).toBe(ErrorCode.IO_ERROR);
+    expect(err.code).toBe(ErrorCode.CORRUPT_CHECKPOINT);
     expect(err.message).toContain(p);
     expect(err.message).toContain('malformed checkpoint');
     expect(err.errno).toBeUndefined();
   });
 
   it('leader epoch lines: epoch beyond int32, three fields', () => {
-    expect(errorOf(() => readLeaderEpochCheckpoint(file('e1', '0\n1\n2147483648 0\n'))).code).toBe(ErrorCode.IO_ERROR);
-    expect(errorOf(() => readLeaderEpochCheckpoint(file('e2', '0\n1\n1 2 3\n'))).code).toBe(ErrorCode.IO_ERROR);
+    expect(errorOf(() => readLeaderEpochCheckpoint(file('e1', '0\n1\n2147483648 0\n'))).code).toBe(ErrorCode.CORRUPT_CHECKPOINT);
+    expect(errorOf(() => readLeaderEpochCheckpoint(file('e2', '0\n1\n1 2 3\n'))).code).toBe(ErrorCode.CORRUPT_CHECKPOINT);
   });
 
   it('an offset that is an int64 but beyond 2^53 - 1 is VALUE_OUT_OF_RANGE', () => {

@@ -223,7 +223,7 @@ describe('persistence', () => {
 
   it('load rejects a negative epoch or offset in the file', () => {
     fs.writeFileSync(file(), '0\n1\n-1 0\n');
-    expect(errorOf(() => LeaderEpochCache.load(dir)).code).toBe(ErrorCode.IO_ERROR);
+    expect(errorOf(() => LeaderEpochCache.load(dir)).code).toBe(ErrorCode.CORRUPT_CHECKPOINT);
     fs.writeFileSync(file(), '0\n1\n1 -5\n');
     expect(errorOf(() => LeaderEpochCache.load(dir)).message).toContain('malformed checkpoint');
   });

@@ -117,6 +117,21 @@ describe('in one process', () => {
     }
   });
 
+  it('without the in-process registry, the flock alone still refuses a second open', () => {
+    const first = acquire();
+    const registry = (globalThis as unknown as Record<symbol, Set<string>>)[Symbol.for('seglog.heldDirectoryLocks')];
+    const saved = [...registry];
+    registry.clear();
+    try {
+      const err = errorOf(() => acquire());
+      expect(err.code).toBe(ErrorCode.LOCKED);
+      expect((err.cause as { code?: string }).code).toBe('EAGAIN');
+    } finally {
+      for (const p of saved) registry.add(p);
+    }
+    expect(first.held).toBe(true);
+  });
+
   it('can be acquired again after release, and a leftover .lock from a crash is no obstacle', () => {
     acquire().release();
     fs.writeFileSync(path.join(dir, LOCK_FILE), '');
