@@ -165,8 +165,8 @@ export class Log {
       now: this.clock(),
       rollJitterMs: () => this.jitter(),
       onRecoveredBatch: (batch) => {
-        const epoch = batch.partitionLeaderEpoch;
-        if (epoch >= 0 && epoch > (this.epochCache.latestEpoch ?? -1)) this.epochCache.assign(epoch, batch.baseOffset);
+        // As Kafka: every batch with an epoch goes through assign, which keeps the cache's rules.
+        if (batch.partitionLeaderEpoch >= 0) this.epochCache.assign(batch.partitionLeaderEpoch, batch.baseOffset);
       },
     });
     this.segments = loaded.segments;
