@@ -40,16 +40,29 @@ export interface Codec {
 }
 
 /**
- * Inputs below this size are compressed and decompressed synchronously even on the async
- * paths: a thread-pool hop costs ~50–60 µs on this class of machine (see
- * ../shared/reference/dependencies.md and bench/records/codecs.bench.ts), which is more than
- * the sync call itself for every codec up to about this size.
+ * Where each codec's async paths stop calling the sync function, measured on this class of
+ * machine by bench/records/async-threshold.bench.ts (2 vCPU, Node 20). A thread-pool hop costs
+ * 15–120 µs; below these sizes the sync call is cheaper than the hop, above them it costs more
+ * than the hop and would hold the event loop for longer than that.
+ *
+ * | codec  | compress (input)  | decompress (compressed input) | measured break-even          |
+ * |--------|-------------------|-------------------------------|------------------------------|
+ * | gzip   | 8 KiB             | 32 KiB                        | ≈ 5–9 KiB / ≈ 16–31 KiB      |
+ * | snappy | 64 KiB            | 32 KiB                        | ≈ 18–45 KiB / ≈ 8–25 KiB     |
+ * | lz4    | 32 KiB            | 32 KiB                        | ≈ 12–23 KiB / ≈ 20–21 KiB    |
+ * | zstd   | 256 KiB           | 64 KiB                        | no pool: stepped, see zstd.ts |
  */
-export const ASYNC_THRESHOLD_BYTES = 256 * 1024;
+export interface AsyncThresholds {
+  /** Uncompressed inputs at or above this go to the async path when compressing. */
+  compress: number;
+  /** Compressed inputs at or above this go to the async path when decompressing. */
+  decompress: number;
+}
 
-/**
- * Compressed inputs below this size are decompressed synchronously on the async paths. It is
- * a quarter of {@link ASYNC_THRESHOLD_BYTES} because typical record data expands 2–4× when
- * decompressed, so the output (what the time is spent producing) is of the same order.
- */
-export const ASYNC_DECOMPRESS_THRESHOLD_BYTES = ASYNC_THRESHOLD_BYTES / 4;
+/** The measured thresholds per codec (see {@link AsyncThresholds}). */
+export const ASYNC_THRESHOLDS = {
+  gzip: { compress: 8 * 1024, decompress: 32 * 1024 },
+  snappy: { compress: 64 * 1024, decompress: 32 * 1024 },
+  lz4: { compress: 32 * 1024, decompress: 32 * 1024 },
+  zstd: { compress: 256 * 1024, decompress: 64 * 1024 },
+} as const satisfies Record<Exclude<CompressionName, 'none'>, AsyncThresholds>;

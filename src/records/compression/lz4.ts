@@ -26,7 +26,9 @@
  * too, KAFKA-3160); Kafka ignores the HC when reading them, and so does `legacyHeaderChecksum`.
  */
 import lz4Lib from 'lz4-napi';
-import { ASYNC_DECOMPRESS_THRESHOLD_BYTES, ASYNC_THRESHOLD_BYTES, type Codec } from './codec.js';
+import { ASYNC_THRESHOLDS, type Codec } from './codec.js';
+
+const THRESHOLDS = ASYNC_THRESHOLDS.lz4;
 import { corruptCompression, tooLarge, wrapCodecError } from './errors.js';
 import { xxh32 } from './xxh32.js';
 
@@ -177,14 +179,14 @@ export const lz4: Codec = {
     return lz4Lib.compressFrameSync(input);
   },
   async compress(input) {
-    if (input.length < ASYNC_THRESHOLD_BYTES) return this.compressSync(input);
+    if (input.length < THRESHOLDS.compress) return this.compressSync(input);
     return lz4Lib.compressFrame(input);
   },
   decompressSync(input, maxBytes) {
     return lz4DecompressSync(input, maxBytes);
   },
   async decompress(input, maxBytes) {
-    if (input.length < ASYNC_DECOMPRESS_THRESHOLD_BYTES) return this.decompressSync(input, maxBytes);
+    if (input.length < THRESHOLDS.decompress) return this.decompressSync(input, maxBytes);
     const layout = walkLz4Frame(input);
     if (layout.outputBound > maxBytes) return this.decompressSync(input, maxBytes);
     try {

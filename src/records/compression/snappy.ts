@@ -18,7 +18,9 @@
  * bound.
  */
 import snappyLib from 'snappy';
-import { ASYNC_DECOMPRESS_THRESHOLD_BYTES, ASYNC_THRESHOLD_BYTES, type Codec } from './codec.js';
+import { ASYNC_THRESHOLDS, type Codec } from './codec.js';
+
+const THRESHOLDS = ASYNC_THRESHOLDS.snappy;
 import { corruptCompression, tooLarge, wrapCodecError } from './errors.js';
 
 const MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
@@ -114,7 +116,7 @@ export const snappy: Codec = {
     return frame(inputChunks(input).map((c) => snappyLib.compressSync(c)));
   },
   async compress(input) {
-    if (input.length < ASYNC_THRESHOLD_BYTES) return this.compressSync(input);
+    if (input.length < THRESHOLDS.compress) return this.compressSync(input);
     return frame(await Promise.all(inputChunks(input).map((c) => snappyLib.compress(c))));
   },
   decompressSync(input, maxBytes) {
@@ -129,7 +131,7 @@ export const snappy: Codec = {
     }
   },
   async decompress(input, maxBytes) {
-    if (input.length < ASYNC_DECOMPRESS_THRESHOLD_BYTES) return this.decompressSync(input, maxBytes);
+    if (input.length < THRESHOLDS.decompress) return this.decompressSync(input, maxBytes);
     const { blocks, total } = rawBlocks(input, maxBytes);
     try {
       const parts = await Promise.all(blocks.map((b) => snappyLib.uncompress(b, { asBuffer: true }) as Promise<Buffer>));
