@@ -160,11 +160,75 @@ describe('rolling', () => {
     expect(log.segmentBaseOffsets()).toEqual([0, 2]);
   });
 
+  it('segment.jitter.ms takes a random amount off segment.ms, chosen per segment', async () => {
+    // random() = 0.5 and jitter 800 of segment.ms 1000: this segment rolls after 600 ms, not 1000.
+    const log = await openLog(tmp(), { clock, random: () => 0.5, config: { segmentMs: 1000, segmentJitterMs: 800 } });
+    await log.append([{ value: 'a' }]);
+    now += 550;
+    await log.append([{ value: 'b' }]);
+    expect(log.numberOfSegments).toBe(1);
+    now += 100;
+    await log.append([{ value: 'c' }]);
+    expect(log.segmentBaseOffsets()).toEqual([0, 2]);
+  });
+
   it('rolls when the offset index is full', async () => {
     const log = await openLog(tmp(), { clock, config: { segmentIndexBytes: 32, indexIntervalBytes: 0 } });
     for (let i = 0; i < 20; i++) await log.append([{ value: `v${i}` }]);
     expect(log.numberOfSegments).toBeGreaterThan(2);
     expect((await values(log)).length).toBe(20);
+  });
+});
+
+describe('durability settings', () => {
+  it('flush.messages = 1 fsyncs every group commit: the recovery point follows the log end', async () => {
+    const log = await openLog(tmp(), { clock, config: { 'flush.messages': 1 } });
+    await log.append([{ value: 'a' }]);
+    expect(log.recoveryPoint).toBe(1);
+    await Promise.all([log.append([{ value: 'b' }]), log.append([{ value: 'c' }])]);
+    expect(log.recoveryPoint).toBe(3);
+  });
+
+  it('by default nothing is fsynced until flush(), which records the recovery point on disk', async () => {
+    const dir = tmp();
+    const log = await openLog(dir, { clock });
+    await log.append([{ value: 'a' }, { value: 'b' }]);
+    expect(log.recoveryPoint).toBe(0);
+    await log.flush();
+    expect(log.recoveryPoint).toBe(2);
+    expect(fs.readFileSync(path.join(dir, 'recovery-point-offset-checkpoint'), 'utf8')).toBe('0\n1\norders 0 2\n');
+  });
+
+  it('flush.ms triggers a flush on the next append once it has passed', async () => {
+    const log = await openLog(tmp(), { clock, config: { flushMs: 1000 } });
+    await log.append([{ value: 'a' }]);
+    expect(log.recoveryPoint).toBe(0);
+    now += 1500;
+    await log.append([{ value: 'b' }]);
+    expect(log.recoveryPoint).toBe(2);
+  });
+
+  it('high watermark is settable and clamped to [logStartOffset, logEndOffset]', async () => {
+    const log = await openLog(tmp(), { clock });
+    await log.append([{ value: 'a' }, { value: 'b' }]);
+    log.highWatermark = 1;
+    expect(log.highWatermark).toBe(1);
+    log.highWatermark = 99;
+    expect(log.highWatermark).toBe(2);
+    expect(() => { log.highWatermark = 1.5; }).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
+  it('after close every call is LOG_CLOSED (as a rejected promise for async calls)', async () => {
+    const log = await Log.open(tmp(), { clock });
+    await log.close();
+    await expect(log.append([{ value: 'a' }])).rejects.toMatchObject({ code: 'LOG_CLOSED' });
+    await expect(log.flush()).rejects.toMatchObject({ code: 'LOG_CLOSED' });
+    expect(() => log.read(0)).toThrow(expect.objectContaining({ code: 'LOG_CLOSED' }));
+    await log.close(); // twice is fine
+  });
+
+  it('invalid config names the key and the bound', async () => {
+    await expect(Log.open(tmp(), { config: { 'segment.bytes': 5 } })).rejects.toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringContaining('segment.bytes') });
   });
 });
 
