@@ -545,12 +545,9 @@ export class Log {
   /** fsyncs every segment with data past the recovery point, up to `upTo`. */
   private async flushSegments(upTo: number): Promise<void> {
     if (upTo <= this.recoveryPointOffset) return;
-    const from = this.recoveryPointOffset;
-    for (const seg of this.segments) {
-      const next = this.segments[this.segments.indexOf(seg) + 1];
-      if (next !== undefined && next.baseOffset <= from) continue;
-      await seg.flushAsync();
-    }
+    // Segments wholly below the recovery point were fsynced when it passed them.
+    const segs = this.segments.slice(this.segmentIndexFor(this.recoveryPointOffset));
+    for (const seg of segs) await seg.flushAsync();
     this.recoveryPointOffset = Math.max(this.recoveryPointOffset, upTo);
     this.lastFlushMs = this.clock();
   }
