@@ -29,12 +29,13 @@ import { buildBatch, buildBatchSync } from '../records/builder.js';
 import type { CompressionName } from '../records/compression/index.js';
 import type { LogRecord, RecordInput } from '../records/types.js';
 import { BatchWalker } from '../records/walker.js';
-import { LogSegment, type SegmentAppend, type SegmentConfig } from '../segment/segment.js';
+import { DELETED_FILE_SUFFIX, LogSegment, type SegmentAppend, type SegmentConfig } from '../segment/segment.js';
 import { fsyncDirectory, readOffsetCheckpoint, writeFileAtomicSync, writeOffsetCheckpoint } from './checkpoint.js';
 import { resolveLogConfig, type LogConfig } from './config.js';
 import { LeaderEpochCache, type EpochEntry } from './leader-epoch.js';
 import { loadLog, type LoadReport } from './loader.js';
 import { DirectoryLock } from './lock.js';
+import { decideRetention } from './retention.js';
 import { LogSlice } from './slice.js';
 
 /** The clean-shutdown marker's name (Kafka's). */
@@ -125,6 +126,11 @@ export class Log {
   private nextOffset: number;
   private startOffset: number;
   private hw: number;
+  /** Until a broker sets the high watermark, it follows the log end (an embedded log has no replicas). */
+  private hwFollowsEnd = true;
+  /** Segments renamed `.deleted`, removed once file.delete.delay.ms has passed. */
+  private pendingDeletes: { segment: LogSegment; dueMs: number }[] = [];
+  private maintenanceTimer: NodeJS.Timeout | null = null;
   private recoveryPointOffset: number;
   private lastFlushMs: number;
   /** The group new appends join; null when the next append must start a new group. */
@@ -222,7 +228,10 @@ export class Log {
     return this.recoveryPointOffset;
   }
 
-  /** The high watermark: a broker sets it to the replicated offset; defaults to the log end. */
+  /**
+   * The high watermark. It follows the log end until a broker sets it (to the replicated
+   * offset); from then on it moves only when set, or down with a truncation.
+   */
   get highWatermark(): number {
     return this.hw;
   }
@@ -230,6 +239,7 @@ export class Log {
   /** Sets the high watermark, clamped to [logStartOffset, logEndOffset] as Kafka does. */
   set highWatermark(offset: number) {
     if (!Number.isSafeInteger(offset)) throw invalidArgument(`highWatermark must be an integer, got ${offset}`);
+    this.hwFollowsEnd = false;
     this.hw = Math.min(Math.max(offset, this.startOffset), this.nextOffset);
   }
 
@@ -471,6 +481,7 @@ export class Log {
       this.failAll(pendingItems, err);
       return;
     }
+    if (this.hwFollowsEnd) this.hw = this.nextOffset;
     this.epochCache.flush();
     if (this.nextOffset - this.recoveryPointOffset >= this.config.flushMessages || now - this.lastFlushMs >= this.config.flushMs) {
       try {
@@ -668,6 +679,128 @@ export class Log {
     return null;
   }
 
+  // ---------------------------------------------------------------- retention, maintenance
+
+  /**
+   * Applies retention now (see src/log/retention.ts): segments below the log start offset, and
+   * with cleanup policy `delete`, segments past retention.ms or beyond retention.bytes. Deleted
+   * segments are renamed `.deleted` and removed after file.delete.delay.ms, so readers holding
+   * slices keep valid bytes. Resolves to the number of segments deleted. Runs in the writer's
+   * order; appends and reads go on around it.
+   */
+  deleteOldSegments(): Promise<number> {
+    return this.exclusive(() => {
+      this.checkOpen();
+      const deleted = this.applyRetention();
+      this.deleteDueFiles();
+      return deleted;
+    });
+  }
+
+  private applyRetention(): number {
+    let deleted = 0;
+    for (;;) {
+      const now = this.clock();
+      const decision = decideRetention({
+        segments: this.segments,
+        logEndOffset: this.nextOffset,
+        highWatermark: this.hw,
+        logStartOffset: this.startOffset,
+        now,
+        retentionMs: this.config.retentionMs,
+        retentionBytes: this.config.retentionBytes,
+        deletePolicy: this.config.cleanupPolicy.includes('delete'),
+      });
+      if (decision.count === 0) break;
+      if (decision.count === this.segments.length) {
+        // Everything may go: roll first so the log end survives in an empty active segment.
+        this.rollAt(this.nextOffset, now);
+        continue;
+      }
+      const doomed = this.segments.splice(0, decision.count);
+      for (const seg of doomed) this.retireSegment(seg, now);
+      deleted += doomed.length;
+      this.startOffset = Math.max(this.startOffset, this.segments[0].baseOffset);
+      this.epochCache.truncateFromStart(this.startOffset);
+      this.epochCache.flush();
+      this.writeLogStartCheckpoint();
+    }
+    return deleted;
+  }
+
+  /** Renames a segment's files `.deleted` and schedules their removal. */
+  private retireSegment(seg: LogSegment, now: number): void {
+    seg.renameWithSuffix(DELETED_FILE_SUFFIX);
+    this.pendingDeletes.push({ segment: seg, dueMs: now + this.config.fileDeleteDelayMs });
+  }
+
+  /** Removes `.deleted` files whose delay has passed (all of them when `all`). */
+  private deleteDueFiles(all = false): number {
+    const now = this.clock();
+    const due = this.pendingDeletes.filter((p) => all || p.dueMs <= now);
+    if (due.length === 0) return 0;
+    this.pendingDeletes = this.pendingDeletes.filter((p) => !due.includes(p));
+    for (const p of due) p.segment.deleteFiles();
+    return due.length;
+  }
+
+  /**
+   * Kafka's DeleteRecords: raises the log start offset to `offset` (at most the high watermark,
+   * else OFFSET_OUT_OF_RANGE) and deletes the segments wholly below it. Resolves to the new log
+   * start offset.
+   */
+  deleteRecordsBefore(offset: number): Promise<number> {
+    return this.exclusive(() => {
+      this.checkOpen();
+      if (!Number.isSafeInteger(offset) || offset > this.hw) {
+        throw new SeglogError(ErrorCode.OFFSET_OUT_OF_RANGE, `cannot delete records before ${offset}: the high watermark is ${this.hw}`);
+      }
+      if (offset > this.startOffset) {
+        this.startOffset = offset;
+        this.epochCache.truncateFromStart(offset);
+        this.epochCache.flush();
+        this.writeLogStartCheckpoint();
+      }
+      this.applyRetention();
+      this.deleteDueFiles();
+      return this.startOffset;
+    });
+  }
+
+  /**
+   * One round of background work: a time-based flush when flush.ms has passed, retention, and
+   * removal of `.deleted` files whose delay has passed. Tests drive it with an injected clock;
+   * {@link startMaintenance} runs it on a timer.
+   */
+  runMaintenance(): Promise<{ flushed: boolean; deletedSegments: number; deletedFiles: number }> {
+    return this.exclusive(async () => {
+      this.checkOpen();
+      let flushed = false;
+      if (this.clock() - this.lastFlushMs >= this.config.flushMs && this.nextOffset > this.recoveryPointOffset) {
+        await this.flushSegments(this.nextOffset);
+        flushed = true;
+      }
+      const deletedSegments = this.applyRetention();
+      return { flushed, deletedSegments, deletedFiles: this.deleteDueFiles() };
+    });
+  }
+
+  /**
+   * Runs {@link runMaintenance} every `intervalMs` (default 1000) until close. The timer does
+   * not keep the process alive; errors are kept and thrown by {@link close}.
+   */
+  startMaintenance(intervalMs = 1000): void {
+    this.checkOpen();
+    if (this.maintenanceTimer !== null) return;
+    this.maintenanceTimer = setInterval(() => {
+      if (this.closed) return;
+      this.runMaintenance().catch((err: unknown) => {
+        if (!(err instanceof SeglogError && err.code === ErrorCode.LOG_CLOSED)) this.backgroundError = err;
+      });
+    }, intervalMs);
+    this.maintenanceTimer.unref();
+  }
+
   // ---------------------------------------------------------------- truncation, close
 
   /**
@@ -728,9 +861,14 @@ export class Log {
    */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
+    if (this.maintenanceTimer !== null) {
+      clearInterval(this.maintenanceTimer);
+      this.maintenanceTimer = null;
+    }
     return this.exclusive(async () => {
       if (this.closed) return;
       await this.background;
+      this.deleteDueFiles(true);
       await this.flushSegments(this.nextOffset);
       this.closed = true;
       // Trim the active segment's files and make the trimmed state durable before the marker.
