@@ -628,7 +628,8 @@ export class Log {
       if (seg.baseOffset >= maxOffset) break;
       let maxPosition = seg.size;
       const next = segs[i + 1];
-      if (next === undefined || next.baseOffset > maxOffset) {
+      // Only a limit inside this segment needs a lookup; the log end is the segment's end.
+      if (maxOffset < end && (next === undefined || next.baseOffset > maxOffset)) {
         const limit = seg.translateOffset(maxOffset);
         if (limit !== null) maxPosition = Math.min(maxPosition, limit.position);
       }
@@ -636,6 +637,65 @@ export class Log {
       if (slice !== null) return new LogSlice(seg.log, slice.position, slice.size, offset);
     }
     return LogSlice.empty(offset);
+  }
+
+  /**
+   * Whole batches from the one holding `fromOffset` (default the log start) to the log end,
+   * read forward in chunks into one reused buffer: no allocation per read and no index lookup
+   * after the first, which is what a sequential scan wants. Each batch is a view into that
+   * buffer, valid until the iterator advances: copy (`Buffer.from(batch.buffer)`) what you keep,
+   * or pass `reuseBuffer: false` to get a fresh buffer per chunk.
+   * CRCs are not checked here (`batch.ensureValid()`); control batches are included.
+   * Safe during appends: each chunk is bounded by the log end when it is read.
+   */
+  *batches(fromOffset = this.startOffset, options: { chunkBytes?: number; reuseBuffer?: boolean } = {}): Generator<RecordBatch, void, undefined> {
+    this.checkOpen();
+    const offset = Math.max(fromOffset, this.startOffset);
+    if (offset >= this.nextOffset) return;
+    const reuse = options.reuseBuffer ?? true;
+    let buf = Buffer.allocUnsafe(options.chunkBytes ?? DEFAULT_READ_MAX_BYTES);
+    let seg = this.segments[this.segmentIndexFor(offset)];
+    let position = seg.translateOffset(offset)?.position ?? seg.size;
+    for (;;) {
+      const end = seg.size;
+      if (position >= end) {
+        // On to the next segment, if the list still has one after this one.
+        const at = this.segments.indexOf(seg);
+        if (at < 0 || at + 1 >= this.segments.length) return;
+        seg = this.segments[at + 1];
+        position = 0;
+        continue;
+      }
+      const n = seg.log.readInto(buf, position, Math.min(buf.length, end - position));
+      const walker = new BatchWalker(buf.subarray(0, n), { file: seg.log.file });
+      for (const { batch } of walker) {
+        if (!(batch instanceof RecordBatch)) continue;
+        if (batch.lastOffset >= offset) yield batch;
+      }
+      if (walker.position === 0) {
+        // A batch larger than the buffer: grow to hold it (bounded by the bytes present).
+        const whole = n >= 12 ? 12 + buf.readInt32BE(8) : 0;
+        if (whole <= buf.length || whole > end - position) return;
+        buf = Buffer.allocUnsafe(whole);
+        continue;
+      }
+      position += walker.position;
+      if (!reuse) buf = Buffer.allocUnsafe(buf.length);
+    }
+  }
+
+  /**
+   * Like {@link records}, synchronously: decoded records from `fromOffset` to the log end,
+   * control records skipped, CRCs checked. Decompression happens in the calling thread.
+   */
+  *recordsSync(fromOffset = this.startOffset): Generator<LogRecord, void, undefined> {
+    const from = Math.max(fromOffset, this.startOffset);
+    // Fresh chunk buffers: the records handed out are views into them and may be kept.
+    for (const batch of this.batches(from, { reuseBuffer: false })) {
+      if (batch.isControl) continue;
+      batch.ensureValid();
+      for (const r of batch.records()) if (r.offset >= from) yield r;
+    }
   }
 
   /**
