@@ -44,8 +44,10 @@ export {
   type AppendResult,
   type ReadOptions,
   type TimestampOffset,
+  type MaintenanceReport,
 } from './log/log.js';
 export { LogSlice } from './log/slice.js';
+export { native, type NativeStatus } from './native/index.js';
 export type { LoadReport } from './log/loader.js';
 export {
   DEFAULT_LOG_CONFIG,

@@ -86,6 +86,12 @@ export interface TaskSpec {
   name: string;
   /** The operation. If it returns a promise, each call is awaited inside the timed window. */
   fn: () => unknown;
+  /**
+   * Optional, untimed: runs after every tinybench sample (warmup and run phases), after the
+   * event loop has turned; awaited when it returns a promise. Suites that write use it to keep
+   * their files small (see bench/log/append.bench.ts).
+   */
+  afterSample?: () => unknown;
 }
 
 /** Resolved measuring settings. */
@@ -229,7 +235,9 @@ export async function measure(specs: readonly TaskSpec[], settings: Settings): P
       beforeAll: (mode) => {
         if (mode === 'run') busyNs.length = 0;
       },
-      afterEach: () => turnLoop().then(() => undefined),
+      afterEach: () => turnLoop().then(async () => {
+        await spec.afterSample?.();
+      }),
     });
   }
   await bench.run();

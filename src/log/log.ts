@@ -100,6 +100,16 @@ export interface TimestampOffset {
   timestamp: number;
 }
 
+/** What one round of {@link Log.runMaintenance} did. */
+export interface MaintenanceReport {
+  /** Whether a time-based (flush.ms) flush ran. */
+  flushed: boolean;
+  /** Segments retention deleted. */
+  deletedSegments: number;
+  /** `.deleted` segments whose files were removed. */
+  deletedFiles: number;
+}
+
 /** One queued write. */
 interface Pending {
   batches: Promise<Buffer[]> | Buffer[];
@@ -832,7 +842,7 @@ export class Log {
    * removal of `.deleted` files whose delay has passed. Tests drive it with an injected clock;
    * {@link startMaintenance} runs it on a timer.
    */
-  runMaintenance(): Promise<{ flushed: boolean; deletedSegments: number; deletedFiles: number }> {
+  runMaintenance(): Promise<MaintenanceReport> {
     return this.exclusive(async () => {
       this.checkOpen();
       let flushed = false;

@@ -9,7 +9,9 @@
  * after the log is closed (LOG_CLOSED).
  */
 import fs from 'node:fs';
+import type net from 'node:net';
 import { ioError } from '../errors.js';
+import { sendFile } from '../native/sendfile.js';
 import { RecordBatch } from '../records/batch.js';
 import type { LogRecord } from '../records/types.js';
 import { BatchWalker } from '../records/walker.js';
@@ -66,6 +68,25 @@ export class LogSlice {
       done += n;
     }
     return done === this.size ? buf : buf.subarray(0, done);
+  }
+
+  /**
+   * Sends the slice's bytes to a socket (or a raw fd) and resolves with the bytes sent: the
+   * slice's size, or fewer if the file was truncated under the read. Zero-copy with sendfile(2)
+   * when the native addon is loaded (see {@link native}), non-blocking and resumed when the
+   * socket drains; otherwise reads into a pooled 256 KiB buffer and writes with back-pressure.
+   *
+   * Errors: `SeglogError` IO_ERROR with the errno name (`EPIPE`, `ECONNRESET`, ...) when the
+   * socket is closed or fails, LOG_CLOSED if the log closes during the send. Sends to one socket
+   * run in call order; do not `socket.write` to it until the promise settles. Bytes sent with
+   * sendfile are not counted in `socket.bytesWritten`.
+   *
+   * @param target - a connected `net.Socket`, or a file descriptor (non-blocking or a regular
+   *   file, so the event loop is not blocked while it is full)
+   */
+  sendTo(target: net.Socket | number): Promise<number> {
+    if (this.source === null || this.size === 0) return Promise.resolve(0);
+    return sendFile(target, this.source, this.position, this.size);
   }
 
   /** The complete v2 batches in the slice, in order (a partial last batch is left out). */
