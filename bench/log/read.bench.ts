@@ -201,6 +201,18 @@ export async function run(options: BenchRunOptions<ReadMatrix> = {}): Promise<Be
       crc: `read+materialize+batches+ensureValid`,
       records: `read+materialize+slice.records() (sync)`,
       asyncRecords: `log.records() (async generator)`,
+      logBatches: `log.batches() (one reused ${mb} buffer)`,
+      logBatchesCrc: `log.batches() + ensureValid`,
+      recordsSync: `log.recordsSync()`,
+    };
+    /** Counts records in the batches a sequential `log.batches()` scan yields. */
+    const countBatches = (crc: boolean): number => {
+      let seen = 0;
+      for (const b of lg.batches(lg.logStartOffset, { chunkBytes: m.readMaxBytes })) {
+        if (crc) b.ensureValid();
+        seen += b.count;
+      }
+      return seen;
     };
     const scans: RunSpec[] = [
       {
@@ -220,6 +232,19 @@ export async function run(options: BenchRunOptions<ReadMatrix> = {}): Promise<Be
       { name: n.batches, fn: () => expectAll(n.batches, scan(lg, m.readMaxBytes, (s, b, o) => walkBatches(s, b, o, false)), records) },
       { name: n.crc, fn: () => expectAll(n.crc, scan(lg, m.readMaxBytes, (s, b, o) => walkBatches(s, b, o, true)), records) },
       { name: n.records, fn: () => expectAll(n.records, scan(lg, m.readMaxBytes, decodeRecords), records) },
+      { name: n.logBatches, fn: () => expectAll(n.logBatches, countBatches(false), records) },
+      { name: n.logBatchesCrc, fn: () => expectAll(n.logBatchesCrc, countBatches(true), records) },
+      {
+        name: n.recordsSync,
+        fn: () => {
+          let seen = 0;
+          for (const r of lg.recordsSync()) {
+            decodedValueBytes += r.value === null ? 0 : r.value.length;
+            if (r.offset === lg.logStartOffset + seen) seen++;
+          }
+          return expectAll(n.recordsSync, seen, records);
+        },
+      },
       {
         name: n.asyncRecords,
         fn: async () => {
@@ -243,6 +268,9 @@ export async function run(options: BenchRunOptions<ReadMatrix> = {}): Promise<Be
       [n.crc, 'batches+crc'],
       [n.records, 'records sync'],
       [n.asyncRecords, 'records async'],
+      [n.logBatches, 'log.batches'],
+      [n.logBatchesCrc, 'log.batches+crc'],
+      [n.recordsSync, 'recordsSync'],
     ];
     for (const [name, op] of ops) {
       const st = statsFor(s, name);
