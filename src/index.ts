@@ -46,6 +46,7 @@ export {
   type TimestampOffset,
   type MaintenanceReport,
 } from './log/log.js';
+export type { CleanOptions, CleanReport, CleanerOptions } from './cleaner/cleaner.js';
 export { LogSlice } from './log/slice.js';
 export { native, type NativeStatus } from './native/index.js';
 export type { LoadReport } from './log/loader.js';

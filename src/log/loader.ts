@@ -82,7 +82,7 @@ function unlink(file: string): void {
 const SEGMENT_FILE = /^(\d{20})\.(log|index|timeindex|txnindex)$/;
 
 /** Pass 1–3: remove temporaries, complete interrupted swaps. */
-function cleanTemporaries(dir: string, report: LoadReport): void {
+function cleanTemporaries(dir: string, config: SegmentConfig, report: LoadReport): void {
   const names = fs.readdirSync(dir);
   const swaps: string[] = [];
   let minCleaned = Number.MAX_SAFE_INTEGER;
@@ -113,10 +113,11 @@ function cleanTemporaries(dir: string, report: LoadReport): void {
     let hi = 0;
     for (const name of logSwaps) {
       const base = offsetFromFileName(name);
-      const seg = LogSegment.open(dir, base, { indexIntervalBytes: 4096, segmentIndexBytes: 1 << 20, preallocate: false, segmentBytes: 1 << 30 }, { now: 0, writable: false, fileSuffix: SWAP_FILE_SUFFIX });
+      // With the log's own index bound: a cleaned segment's index may be larger than any fixed guess.
+      const seg = LogSegment.open(dir, base, config, { now: 0, writable: false, fileSuffix: SWAP_FILE_SUFFIX });
       lo = Math.min(lo, base);
       hi = Math.max(hi, seg.readNextOffset());
-      seg.log.close();
+      seg.close();
     }
     for (const name of fs.readdirSync(dir)) {
       const m = SEGMENT_FILE.exec(name);
@@ -133,7 +134,7 @@ function cleanTemporaries(dir: string, report: LoadReport): void {
 export function loadLog(params: LoadParams): LoadedLog {
   const { dir, config } = params;
   const report: LoadReport = { cleanShutdown: params.hadCleanShutdown, recoveredSegments: 0, truncatedBytes: 0, deletedSegments: 0, removedTemporaryFiles: 0, completedSwaps: 0 };
-  cleanTemporaries(dir, report);
+  cleanTemporaries(dir, config, report);
 
   const logs = new Set<number>();
   const indexOnly: string[] = [];

@@ -29,6 +29,7 @@ import { buildBatch, buildBatchSync } from '../records/builder.js';
 import type { CompressionName } from '../records/compression/index.js';
 import type { LogRecord, RecordInput } from '../records/types.js';
 import { BatchWalker } from '../records/walker.js';
+import { LogCleaner, type CleanOptions, type CleanReport, type CleanerHost, type CleanerOptions } from '../cleaner/cleaner.js';
 import { DELETED_FILE_SUFFIX, LogSegment, type SegmentAppend, type SegmentConfig } from '../segment/segment.js';
 import { fsyncDirectory, readOffsetCheckpoint, writeFileAtomicSync, writeOffsetCheckpoint } from './checkpoint.js';
 import { resolveLogConfig, type LogConfig } from './config.js';
@@ -44,6 +45,8 @@ export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
 export const RECOVERY_POINT_CHECKPOINT_FILE = 'recovery-point-offset-checkpoint';
 /** Log start offset checkpoint file name (Kafka's). */
 export const LOG_START_OFFSET_CHECKPOINT_FILE = 'log-start-offset-checkpoint';
+/** Cleaner (first dirty offset) checkpoint file name (Kafka's), in the partition directory like the others. */
+export const CLEANER_OFFSET_CHECKPOINT_FILE = 'cleaner-offset-checkpoint';
 
 /** Default read size: Kafka's default fetch.max.bytes per partition (1 MiB). */
 const DEFAULT_READ_MAX_BYTES = 1024 * 1024;
@@ -58,6 +61,8 @@ export interface LogOptions {
   leaderEpoch?: number;
   /** Random source for segment.jitter.ms, in [0, 1) (default Math.random). */
   random?: () => number;
+  /** Settings of the log cleaner (compaction), Kafka's broker-level log.cleaner.* settings. */
+  cleaner?: CleanerOptions;
 }
 
 /** Per-append overrides. */
@@ -108,6 +113,8 @@ export interface MaintenanceReport {
   deletedSegments: number;
   /** `.deleted` segments whose files were removed. */
   deletedFiles: number;
+  /** What compaction did (cleanup.policy with `compact`), or null when it was not attempted. */
+  cleaned: CleanReport | null;
 }
 
 /** One queued write. */
@@ -157,6 +164,7 @@ export class Log {
     this.clock = options.clock ?? Date.now;
     this.random = options.random ?? Math.random;
     this.leaderEpoch = options.leaderEpoch ?? 0;
+    this.cleanerDefaults = options.cleaner ?? {};
     this.lock = lock;
     this.segmentConfig = {
       indexIntervalBytes: config.indexIntervalBytes,
@@ -292,6 +300,7 @@ export class Log {
     let encoded: Promise<Buffer[]> | Buffer[];
     try {
       this.checkOpen();
+      this.requireKeysIfCompacted(records);
       const compression = this.targetCompression(options.compression);
       const batchOptions = {
         compression,
@@ -350,8 +359,8 @@ export class Log {
       if (batch.isControl) throw invalidArgument('control batches cannot be appended by clients');
       if (batch.timestampType === 'LogAppendTime') throw invalidArgument('a produced batch cannot claim LogAppendTime');
       const target = this.targetCompression(batch.compression);
-      if (target !== batch.compression) out.push(this.recompress(batch, target));
-      else out.push(batch.buffer);
+      const bytes = target !== batch.compression ? this.recompress(batch, target) : batch.buffer;
+      out.push(this.requireBatchKeysIfCompacted(batch, bytes));
     }
     if (walker.remainingBytes !== 0) throw new SeglogError(ErrorCode.CORRUPT_RECORD, `${walker.remainingBytes} bytes after the last complete batch`);
     if (out.length === 0) throw invalidArgument('no complete batch in the buffer');
@@ -454,7 +463,11 @@ export class Log {
           offset = last + 1;
         }
         const lastOffset = offset - 1;
-        if (this.active.shouldRoll({ messagesSize: pendingBytes + size, maxTimestampInMessages: maxTimestamp, maxOffsetInMessages: lastOffset, now, maxSegmentMs: this.config.segmentMs, maxSegmentBytes: this.config.segmentBytes }) ||
+        if (size > this.config.segmentBytes) {
+          // As Kafka: one produce request must fit in a segment, whatever its batches.
+          throw new SeglogError(ErrorCode.RECORD_TOO_LARGE, `a set of ${buffers.length} batches (${size} bytes) exceeds segmentBytes (segment.bytes) ${this.config.segmentBytes}`);
+        }
+        if (this.active.shouldRoll({ messagesSize: pendingBytes + size, maxTimestampInMessages: maxTimestamp, maxOffsetInMessages: lastOffset, now, maxSegmentMs: this.maxSegmentMs(), maxSegmentBytes: this.config.segmentBytes }) ||
           !this.active.canConvertToRelativeOffset(lastOffset)) {
           writePending();
           this.rollAt(startOffset, now);
@@ -544,7 +557,9 @@ export class Log {
     this.runInBackground(async () => {
       await old.flushAsync();
       fsyncDirectory(this.dir);
-      if (this.recoveryPointOffset < baseOffset) this.recoveryPointOffset = baseOffset;
+      // A truncation may have run while the fsync was in the thread pool: only a segment still
+      // in the log, below the log end, moves the recovery point.
+      if (this.recoveryPointOffset < baseOffset && baseOffset <= this.nextOffset && this.segments.includes(old)) this.recoveryPointOffset = baseOffset;
       this.writeRecoveryCheckpoint();
     });
   }
@@ -759,10 +774,10 @@ export class Log {
    * order; appends and reads go on around it.
    */
   deleteOldSegments(): Promise<number> {
-    return this.exclusive(() => {
+    return this.exclusive(async () => {
       this.checkOpen();
       const deleted = this.applyRetention();
-      this.deleteDueFiles();
+      await this.deleteDueFiles();
       return deleted;
     });
   }
@@ -804,15 +819,23 @@ export class Log {
     this.pendingDeletes.push({ segment: seg, dueMs: now + this.config.fileDeleteDelayMs });
   }
 
-  /** Removes `.deleted` files whose delay has passed (all of them when `all`). */
-  private deleteDueFiles(all = false): number {
+  /**
+   * Removes `.deleted` files whose delay has passed (all of them when `all`). The removal runs
+   * on the background chain, after any fsync still in flight on those segments (a roll just
+   * before retention schedules one), so no descriptor is closed under its own fsync.
+   */
+  private async deleteDueFiles(all = false): Promise<number> {
     const now = this.clock();
     const due = this.pendingDeletes.filter((p) => all || p.dueMs <= now);
     if (due.length === 0) return 0;
     this.pendingDeletes = this.pendingDeletes.filter((p) => !due.includes(p));
-    for (const p of due) p.segment.deleteFiles();
+    this.runInBackground(async () => {
+      for (const p of due) p.segment.deleteFiles();
+    });
+    await this.background;
     return due.length;
   }
+
 
   /**
    * Kafka's DeleteRecords: raises the log start offset to `offset` (at most the high watermark,
@@ -820,7 +843,7 @@ export class Log {
    * start offset.
    */
   deleteRecordsBefore(offset: number): Promise<number> {
-    return this.exclusive(() => {
+    return this.exclusive(async () => {
       this.checkOpen();
       if (!Number.isSafeInteger(offset) || offset > this.hw) {
         throw new SeglogError(ErrorCode.OFFSET_OUT_OF_RANGE, `cannot delete records before ${offset}: the high watermark is ${this.hw}`);
@@ -832,7 +855,7 @@ export class Log {
         this.writeLogStartCheckpoint();
       }
       this.applyRetention();
-      this.deleteDueFiles();
+      await this.deleteDueFiles();
       return this.startOffset;
     });
   }
@@ -842,8 +865,8 @@ export class Log {
    * removal of `.deleted` files whose delay has passed. Tests drive it with an injected clock;
    * {@link startMaintenance} runs it on a timer.
    */
-  runMaintenance(): Promise<MaintenanceReport> {
-    return this.exclusive(async () => {
+  async runMaintenance(): Promise<MaintenanceReport> {
+    const done = await this.exclusive(async () => {
       this.checkOpen();
       let flushed = false;
       if (this.clock() - this.lastFlushMs >= this.config.flushMs && this.nextOffset > this.recoveryPointOffset) {
@@ -851,8 +874,10 @@ export class Log {
         flushed = true;
       }
       const deletedSegments = this.applyRetention();
-      return { flushed, deletedSegments, deletedFiles: this.deleteDueFiles() };
+      return { flushed, deletedSegments, deletedFiles: await this.deleteDueFiles() };
     });
+    // Compaction runs outside the writer's chain (it takes its own turns for the swaps).
+    return { ...done, cleaned: await this.maybeClean() };
   }
 
   /**
@@ -871,11 +896,139 @@ export class Log {
     this.maintenanceTimer.unref();
   }
 
+  // ---------------------------------------------------------------- compaction
+  //
+  // Kafka's log cleaner for this log (src/cleaner/): Log.clean runs a round; runMaintenance
+  // runs one when the cleanup policy includes `compact`. The round reads and rewrites inactive
+  // segments outside the writer's chain and takes a writer turn (exclusive) only to swap each
+  // group and to write `cleaner-offset-checkpoint`. Hooks elsewhere in this class: the
+  // null-key check in both append paths, max.compaction.lag.ms in the roll decision, the
+  // checkpoint truncation after a truncation, and the abort in close.
+
+  /** Defaults of every cleaning round (LogOptions.cleaner). */
+  private cleanerDefaults: CleanerOptions = {};
+  /** This log's cleaner, created on first use. */
+  private logCleaner: LogCleaner | null = null;
+  /** Bumped by every truncation: a cleaning round that sees it change stops before its next swap. */
+  private truncations = 0;
+
+  /**
+   * Compacts the log (Kafka's log cleaner, one round): keeps the latest record per key below the
+   * first uncleanable offset, drops tombstones after delete.retention.ms, preserves offsets,
+   * batch boundaries and producer metadata. Resolves to a report; `ran: false` when the policy
+   * has no `compact` or the log is not cleanable (dirty ratio at or below
+   * min.cleanable.dirty.ratio and max.compaction.lag.ms not passed; `force` ignores both).
+   *
+   * Concurrency: appends and reads go on during the round; rounds of one log run one at a time
+   * (a second call waits for the first). close() stops a running round (its report says
+   * `aborted`); a truncation makes a running round stop before its next swap.
+   */
+  clean(options: CleanOptions = {}): Promise<CleanReport> {
+    try {
+      this.checkOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.cleaner().clean(options);
+  }
+
+  /** Runs a round when the policy includes compact and no round is running; null otherwise. */
+  private async maybeClean(): Promise<CleanReport | null> {
+    if (!this.config.cleanupPolicy.includes('compact') || this.closed) return null;
+    const cleaner = this.cleaner();
+    if (cleaner.busy) return null;
+    return cleaner.clean();
+  }
+
+  private cleaner(): LogCleaner {
+    if (this.logCleaner === null) this.logCleaner = new LogCleaner(this.cleanerHost(), this.cleanerDefaults);
+    return this.logCleaner;
+  }
+
+  /** What the cleaner may see and do (every mutating call is made inside `exclusive`). */
+  private cleanerHost(): CleanerHost {
+    return {
+      dir: this.dir,
+      config: this.config,
+      segmentConfig: this.segmentConfig,
+      clock: () => this.clock(),
+      exclusive: (task) => this.exclusive(task),
+      isClosed: () => this.closed,
+      generation: () => this.truncations,
+      snapshot: () => ({ segments: this.segments.slice(), logStartOffset: this.startOffset, logEndOffset: this.nextOffset, highWatermark: this.hw }),
+      setSegments: (segments) => {
+        assert(segments.length > 0 && segments[segments.length - 1] === this.active, 'a swap keeps the active segment last');
+        for (let i = 1; i < segments.length; i++) assert(segments[i - 1].baseOffset < segments[i].baseOffset, 'segments stay sorted');
+        this.segments = segments;
+      },
+      retireSegment: (segment) => this.retireSegment(segment, this.clock()),
+      deleteDueFiles: () => {
+        // Scheduled on the background chain; nothing to wait for here (it never rejects).
+        void this.deleteDueFiles();
+      },
+      backgroundSettled: () => this.background,
+      readCheckpoint: () => readCheckpointValue(path.join(this.dir, CLEANER_OFFSET_CHECKPOINT_FILE), this.checkpointKey),
+      writeCheckpoint: (offset) => this.writeCleanerCheckpoint(offset),
+    };
+  }
+
+  private writeCleanerCheckpoint(offset: number): void {
+    writeOffsetCheckpoint(path.join(this.dir, CLEANER_OFFSET_CHECKPOINT_FILE), new Map([[this.checkpointKey, offset]]));
+  }
+
+  /**
+   * After a truncation (in the writer's turn): a running round must not swap or checkpoint, and
+   * a checkpoint past the new active segment's base is lowered to it (Kafka's
+   * maybeTruncateCheckpoint).
+   */
+  private onTruncationForCleaner(): void {
+    this.truncations++;
+    const file = path.join(this.dir, CLEANER_OFFSET_CHECKPOINT_FILE);
+    const current = readCheckpointValue(file, this.checkpointKey);
+    if (current !== undefined && current > this.active.baseOffset) this.writeCleanerCheckpoint(this.active.baseOffset);
+  }
+
+  /** segment.ms, or max.compaction.lag.ms when smaller on a compacted log (Kafka's LogConfig.maxSegmentMs). */
+  private maxSegmentMs(): number {
+    const lag = this.config.maxCompactionLagMs;
+    return this.config.cleanupPolicy.includes('compact') && lag > 0 ? Math.min(this.config.segmentMs, lag) : this.config.segmentMs;
+  }
+
+  /** Kafka's INVALID_RECORD for compacted topics: every record needs a key. */
+  private requireKeysIfCompacted(records: readonly RecordInput[]): void {
+    if (!this.config.cleanupPolicy.includes('compact') || !Array.isArray(records)) return;
+    for (let i = 0; i < records.length; i++) {
+      const key = records[i]?.key;
+      if (key === null || key === undefined) throw noKeyError(i);
+    }
+  }
+
+  /** The same check on a client batch; a compressed one is checked off the event loop. */
+  private requireBatchKeysIfCompacted(batch: RecordBatch, bytes: Buffer | Promise<Buffer>): Buffer | Promise<Buffer> {
+    if (!this.config.cleanupPolicy.includes('compact')) return bytes;
+    const check = (records: Iterable<LogRecord>) => {
+      let i = 0;
+      for (const r of records) {
+        if (r.key === null) throw noKeyError(i);
+        i++;
+      }
+    };
+    if (batch.compression === 'none' && !(bytes instanceof Promise)) {
+      check(batch.records());
+      return bytes;
+    }
+    return batch.recordsAsync().then(async (records) => {
+      check(records);
+      return bytes;
+    });
+  }
+
   // ---------------------------------------------------------------- truncation, close
 
   /**
    * Removes everything at or after `offset` (batch-aligned: a batch holding `offset` goes whole,
-   * as Kafka truncates) and makes `offset` the log end. Below the log start it empties the log
+   * as Kafka truncates). The log end becomes the end of what remains: `offset` when it is a
+   * batch boundary, else the base offset of the removed batch. Below the log start it empties the log
    * and starts it at `offset`. Waits for queued appends first.
    */
   truncateTo(offset: number): Promise<void> {
@@ -893,12 +1046,16 @@ export class Log {
         this.segments[keep.length - 1] = last;
       }
       last.truncateTo(offset);
-      this.nextOffset = offset;
-      this.recoveryPointOffset = Math.min(this.recoveryPointOffset, offset);
-      this.hw = Math.min(this.hw, offset);
-      this.epochCache.truncateFromEnd(offset);
+      // The end of the data that remains: `offset` itself unless it fell inside a batch (removed
+      // whole) or a gap. Reopening reads the same value back from the files, so every answer
+      // survives a restart (Kafka keeps `offset` in memory and reads the data end on restart).
+      this.nextOffset = last.readNextOffset();
+      this.recoveryPointOffset = Math.min(this.recoveryPointOffset, this.nextOffset);
+      this.hw = Math.min(this.hw, this.nextOffset);
+      this.epochCache.truncateFromEnd(this.nextOffset);
       this.epochCache.flush();
       this.writeRecoveryCheckpoint();
+      this.onTruncationForCleaner();
     });
   }
 
@@ -923,6 +1080,7 @@ export class Log {
     fsyncDirectory(this.dir);
     this.writeRecoveryCheckpoint();
     this.writeLogStartCheckpoint();
+    this.onTruncationForCleaner();
   }
 
   /**
@@ -935,10 +1093,13 @@ export class Log {
       clearInterval(this.maintenanceTimer);
       this.maintenanceTimer = null;
     }
+    // Before queueing: a cleaning round checks this before each of its turns, so none is queued behind us.
+    this.logCleaner?.requestAbort();
     return this.exclusive(async () => {
       if (this.closed) return;
+      await this.logCleaner?.whenIdle();
       await this.background;
-      this.deleteDueFiles(true);
+      await this.deleteDueFiles(true);
       await this.flushSegments(this.nextOffset);
       this.closed = true;
       // Trim the active segment's files and make the trimmed state durable before the marker.
@@ -965,6 +1126,11 @@ export class Log {
 function checkpointKeyFor(dir: string): string {
   const name = path.basename(path.resolve(dir));
   return /^.+-\d+$/.test(name) ? name : `${name}-0`;
+}
+
+/** Kafka's INVALID_RECORD on a compacted topic, as INVALID_ARGUMENT. */
+function noKeyError(index: number): SeglogError {
+  return invalidArgument(`record ${index} has no key: a compacted log (cleanup.policy=compact) cannot accept a record without a key`);
 }
 
 function readCheckpointValue(file: string, key: string): number | undefined {

@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import { assert } from '../assert.js';
 import { ErrorCode, SeglogError, ioError } from '../errors.js';
-import { HEADER_SIZE_UP_TO_MAGIC, LAST_OFFSET_DELTA_OFFSET, LENGTH_OFFSET, LOG_OVERHEAD, MAGIC_OFFSET, MIN_BATCH_LENGTH_FIELD, RECORD_BATCH_OVERHEAD } from '../limits.js';
+import { HEADER_SIZE_UP_TO_MAGIC, LAST_OFFSET_DELTA_OFFSET, MAX_TIMESTAMP_OFFSET, LENGTH_OFFSET, LOG_OVERHEAD, MAGIC_OFFSET, MIN_BATCH_LENGTH_FIELD, RECORD_BATCH_OVERHEAD } from '../limits.js';
 import { readInt64 } from '../records/varint.js';
 
 /** How a log file is opened. */
@@ -37,6 +37,8 @@ export interface BatchPosition {
   size: number;
   /** baseOffset + lastOffsetDelta for v2 (the message offset for legacy). */
   lastOffset: number;
+  /** The batch's maxTimestamp for v2 (−1 for legacy messages). */
+  maxTimestamp: number;
 }
 
 /** Largest read of a header scan: enough to hold many batch headers per syscall. */
@@ -183,13 +185,15 @@ export class LogFile {
       if (size > end - pos) return;
       const magic = chunk.readInt8(at + MAGIC_OFFSET);
       let lastOffset: number;
+      let maxTimestamp = -1;
       if (magic >= 2) {
         if (chunkLen - at < RECORD_BATCH_OVERHEAD) return;
         lastOffset = readInt64(chunk, at, 'baseOffset') + chunk.readInt32BE(at + LAST_OFFSET_DELTA_OFFSET);
+        maxTimestamp = readInt64(chunk, at + MAX_TIMESTAMP_OFFSET, 'maxTimestamp');
       } else {
         lastOffset = readInt64(chunk, at, 'offset');
       }
-      yield { position: pos, size, lastOffset };
+      yield { position: pos, size, lastOffset, maxTimestamp };
       pos += size;
     }
   }

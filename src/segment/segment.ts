@@ -247,9 +247,20 @@ export class LogSegment {
   private loadMaxTimestamp(): void {
     this.ensureIndexes();
     if (this.maxTimestampSoFar !== null) return;
+    // The last time-index entry, then every batch after it (Kafka's loadLargestTimestamp): an
+    // active or truncated segment may hold batches the time index has not seen yet.
     const last = this.timeIndex.lastEntry();
-    this.maxTimestampSoFar = last.timestamp;
-    this.offsetOfMaxTimestampSoFar = last.offset;
+    let max = last.timestamp;
+    let offset = last.offset;
+    const from = this.timeIndex.entries === 0 ? null : this.translateOffset(last.offset + 1);
+    for (const b of this.log.scan(from === null ? 0 : from.position)) {
+      if (b.maxTimestamp > max) {
+        max = b.maxTimestamp;
+        offset = b.lastOffset;
+      }
+    }
+    this.maxTimestampSoFar = max;
+    this.offsetOfMaxTimestampSoFar = offset;
   }
 
   /** The largest timestamp appended so far and the offset of the batch holding it. */
@@ -290,6 +301,10 @@ export class LogSegment {
 
   private indexIfDue(lastOffset: number, position: number): void {
     if (this.bytesSinceLastIndexEntry <= this.config.indexIntervalBytes) return;
+    // A group commit can bring more batches than a nearly full index has slots for (the roll
+    // check ran before the group). The index is sparse: skip the entry; the next append sees
+    // the full index and rolls.
+    if (this.offsetIndex.isFull || this.timeIndex.isFull) return;
     this.offsetIndex.append(lastOffset, position);
     this.timeIndex.maybeAppend(this.maxTimestampSoFar as number, this.offsetOfMaxTimestampSoFar);
     this.bytesSinceLastIndexEntry = 0;

@@ -24,7 +24,7 @@ afterEach(async () => {
 /** Appends `n` single-record batches stamped with the clock, advancing it by `stepMs` each. */
 async function fill(log: Log, n: number, stepMs = 0): Promise<void> {
   for (let i = 0; i < n; i++) {
-    await log.append([{ value: `value-${log.logEndOffset}`, timestamp: now }]);
+    await log.append([{ key: `k${log.logEndOffset % 5}`, value: `value-${log.logEndOffset}`, timestamp: now }]);
     now += stepMs;
   }
 }
