@@ -159,11 +159,20 @@ export function loadLog(params: LoadParams): LoadedLog {
 
   // Segments missing their offset index are rebuilt whatever the shutdown was.
   const recovered = new Set<LogSegment>();
-  for (const seg of segments) {
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i];
     if (!fs.existsSync(seg.offsetIndex.file)) {
-      const r = seg.recover();
+      const r = seg.recover((batch) => params.onRecoveredBatch?.(batch));
       report.truncatedBytes += r.truncatedBytes;
       recovered.add(seg);
+      if (r.truncatedBytes > 0 && i < segments.length - 1) {
+        // A torn segment in the middle: nothing after it may stay visible, or the log would
+        // have a hole where the cut bytes were.
+        for (const later of segments.slice(i + 1)) later.deleteFiles();
+        report.deletedSegments += segments.length - i - 1;
+        segments = segments.slice(0, i + 1);
+        break;
+      }
     }
   }
 

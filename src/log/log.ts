@@ -1032,10 +1032,13 @@ export class Log {
    * and starts it at `offset`. Waits for queued appends first.
    */
   truncateTo(offset: number): Promise<void> {
-    return this.exclusive(() => {
+    return this.exclusive(async () => {
       this.checkOpen();
       if (!Number.isSafeInteger(offset) || offset < 0) throw invalidArgument(`truncateTo needs a non-negative offset, got ${offset}`);
       if (offset >= this.nextOffset) return;
+      // A rolled segment's fsync may still be in the thread pool: let it finish before any
+      // descriptor it uses is closed.
+      await this.background;
       if (offset < this.startOffset) return this.resetTo(offset);
       const keep = this.segments.filter((s) => s.baseOffset < offset || s === this.segments[0]);
       for (const s of this.segments.slice(keep.length)) s.deleteFiles();
@@ -1050,6 +1053,8 @@ export class Log {
       // whole) or a gap. Reopening reads the same value back from the files, so every answer
       // survives a restart (Kafka keeps `offset` in memory and reads the data end on restart).
       this.nextOffset = last.readNextOffset();
+      // The batch holding the log start went whole: the log restarts empty at its start.
+      if (this.nextOffset < this.startOffset) return this.resetTo(this.startOffset);
       this.recoveryPointOffset = Math.min(this.recoveryPointOffset, this.nextOffset);
       this.hw = Math.min(this.hw, this.nextOffset);
       this.epochCache.truncateFromEnd(this.nextOffset);
@@ -1061,9 +1066,10 @@ export class Log {
 
   /** Deletes every segment and starts the log empty at `offset` (a follower's reset). */
   truncateFullyAndStartAt(offset: number): Promise<void> {
-    return this.exclusive(() => {
+    return this.exclusive(async () => {
       this.checkOpen();
       if (!Number.isSafeInteger(offset) || offset < 0) throw invalidArgument(`truncateFullyAndStartAt needs a non-negative offset, got ${offset}`);
+      await this.background;
       this.resetTo(offset);
     });
   }

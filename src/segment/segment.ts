@@ -235,13 +235,26 @@ export class LogSegment {
         throw new SeglogError(ErrorCode.CORRUPT_INDEX, `${this.offsetIndex.file}: last entry points past the end of the log (${this.log.size} bytes)`);
       }
       if (this.timeIndex.entries > 0 && this.log.size === 0) {
-        throw new SeglogError(ErrorCode.CORRUPT_INDEX, `${this.timeIndex.file}: entries in an empty segment`);
+        throw indexCorrupt(this.timeIndex.file, 'entries in an empty segment');
+      }
+      if (this.log.size > 0 && (!fs.existsSync(this.offsetIndex.file) || !fs.existsSync(this.timeIndex.file))) {
+        // Kafka recreates a missing .timeindex empty; rebuilding it keeps ListOffsets and
+        // time retention right for this segment.
+        throw indexCorrupt(this.log.file, 'an index file is missing');
+      }
+      if (this.timeIndex.entries > 0 && this.timeIndex.lastEntry().offset >= this.readNextOffset()) {
+        throw indexCorrupt(this.timeIndex.file, `last entry points at offset ${this.timeIndex.lastEntry().offset}, past the segment's data`);
       }
     } catch (err) {
-      if (!(err instanceof SeglogError) || (err.code !== ErrorCode.CORRUPT_INDEX && err.code !== ErrorCode.VALUE_OUT_OF_RANGE)) throw err;
-      this.recover();
-      this.rebuiltIndexes = true;
+      if (!(err instanceof SeglogError) || (err.code !== ErrorCode.CORRUPT_INDEX && err.code !== ErrorCode.VALUE_OUT_OF_RANGE && err.code !== ErrorCode.CORRUPT_RECORD)) throw err;
+      this.rebuildIndexes();
     }
+  }
+
+  private rebuildIndexes(): void {
+    this.indexesChecked = true;
+    this.recover();
+    this.rebuiltIndexes = true;
   }
 
   private loadMaxTimestamp(): void {
@@ -313,8 +326,30 @@ export class LogSegment {
   /** The first batch at or after `startingPosition` whose last offset is ≥ `offset`, or null. */
   translateOffset(offset: number, startingPosition = 0): BatchPosition | null {
     this.ensureIndexes();
-    const mapping = this.offsetIndex.lookup(offset);
-    return this.log.searchForOffset(offset, Math.max(mapping.position, startingPosition));
+    for (let attempt = 0; ; attempt++) {
+      const mapping = this.offsetIndex.lookup(offset);
+      const from = Math.max(mapping.position, startingPosition);
+      // An entry (O, P) promises that the batch at P has last offset O. Checking the promise
+      // costs nothing (the scan reads that header anyway) and catches an index that passed its
+      // structural check but points inside batches: it is rebuilt from the log, once.
+      const verify = attempt === 0 && mapping.position > 0 && from === mapping.position;
+      try {
+        let first = true;
+        for (const b of this.log.scan(from)) {
+          if (first && verify && b.lastOffset !== mapping.offset) {
+            throw indexCorrupt(this.offsetIndex.file, `entry (${mapping.offset}, ${mapping.position}) points at a batch ending at ${b.lastOffset}`);
+          }
+          first = false;
+          if (b.lastOffset >= offset) return b;
+        }
+        if (first && verify) throw indexCorrupt(this.offsetIndex.file, `entry (${mapping.offset}, ${mapping.position}) points past the last batch`);
+        return null;
+      } catch (err) {
+        const fixable = err instanceof SeglogError && (err.code === ErrorCode.CORRUPT_INDEX || err.code === ErrorCode.CORRUPT_RECORD);
+        if (!verify || !fixable) throw err;
+        this.rebuildIndexes();
+      }
+    }
   }
 
   /**
@@ -536,6 +571,10 @@ export class LogSegment {
     this.offsetIndex.deleteIfExists();
     this.timeIndex.deleteIfExists();
   }
+}
+
+function indexCorrupt(file: string, message: string): SeglogError {
+  return new SeglogError(ErrorCode.CORRUPT_INDEX, `${file}: ${message}`, { file });
 }
 
 /** Empties an index for a rebuild; a file too damaged to load is deleted and made anew. */

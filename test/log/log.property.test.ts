@@ -23,7 +23,7 @@
  *
  * Environment: SEGLOG_PROPERTY_RUNS (default 50), SEGLOG_PROPERTY_SEED, SEGLOG_PROPERTY_PATH
  * (replay the `path` of a printed counterexample), SEGLOG_PROPERTY_DEBUG=1 (print each command
- * and the state after it; SEGLOG_PROPERTY_DEBUG_TS=t1,t2 adds those ListOffsets answers).
+ * and the state after it; SEGLOG_PROPERTY_DEBUG_TS=t1,t2 adds those ListOffsets answers), SEGLOG_PROPERTY_OPEN_BUGS=1 (see below).
  *
  * The problems this test found (stale max timestamp after truncation, index overflow inside a
  * group write, the recovery point raised past the log end by a roll's background flush, the
@@ -204,6 +204,7 @@ const stats = {
   readsOutOfRange: 0,
   timestampQueries: 0,
   truncations: 0,
+  truncationsIntoLogStartBatchSkipped: 0,
   logStartRaises: 0,
   segmentsDeletedByRetention: 0,
   rolls: 0,
@@ -542,8 +543,8 @@ class Harness {
   }
 
   /** Where the data of the segment at `base` ends: after its last batch, or `base` when empty. */
-  dataEndOfSegment(bases: number[], base: number): number {
-    const mine = this.model.batches.filter((b) => this.segOf(bases, b.base) === base);
+  dataEndOfSegment(bases: number[], base: number, batches = this.model.batches): number {
+    const mine = batches.filter((b) => this.segOf(bases, b.base) === base);
     return mine.length > 0 ? mine.at(-1)!.last + 1 : base;
   }
 
@@ -637,6 +638,11 @@ class Harness {
     console.log(i, cmd.t, JSON.stringify({ start: this.model.start, end: this.model.end, segs, ts }));
   }
 
+  /** See OPEN_BUGS. */
+  async beforeTruncation(): Promise<void> {
+    if (!OPEN_BUGS) await (this.log as unknown as { background: Promise<void> }).background;
+  }
+
   // ---- one command
 
   async run(cmd: Cmd): Promise<void> {
@@ -666,24 +672,33 @@ class Harness {
         stats.truncations++;
         const offset = cmd.pick % (m.end + 3);
         const bases = this.log.segmentBaseOffsets();
+        // Batches holding `offset` or later go whole; segments starting at or after it go (the
+        // first stays). The log end is where the data left in the last kept segment ends:
+        // `offset` at a batch boundary, less inside a batch, but never below the log start.
+        const kept = bases.filter((b, i) => b < offset || i === 0);
+        const remaining = m.batches.filter((b) => b.last < offset);
+        const dataEnd = this.dataEndOfSegment(bases, kept.at(-1)!, remaining);
+        if (offset >= m.start && offset < m.end && dataEnd < m.start && !OPEN_BUGS) {
+          stats.truncationsIntoLogStartBatchSkipped++;
+          break;
+        }
+        await this.beforeTruncation();
         await this.log.truncateTo(offset);
         if (offset >= m.end) break;
         if (offset < m.start) {
           this.model = { batches: [], start: offset, end: offset };
           break;
         }
-        // Batches holding `offset` or later go whole; segments starting at or after it go (the
-        // first stays). The log end is where the data left in the last kept segment ends:
-        // `offset` at a batch boundary, less inside a batch.
-        const kept = bases.filter((b, i) => b < offset || i === 0);
-        m.batches = m.batches.filter((b) => b.last < offset);
-        m.end = this.dataEndOfSegment(bases, kept.at(-1)!);
+        const after = this.log.segmentBaseOffsets();
+        m.batches = remaining.filter((b) => after.includes(this.segOf(bases, b.base)));
+        m.end = Math.max(dataEnd, m.start);
         expect(m.end).toBeLessThanOrEqual(offset);
         expect(this.log.recoveryPoint).toBeLessThanOrEqual(m.end);
         break;
       }
       case 'truncateFullyAndStartAt': {
         const offset = cmd.pick % (m.end + 60);
+        await this.beforeTruncation();
         await this.log.truncateFullyAndStartAt(offset);
         this.model = { batches: [], start: offset, end: offset };
         expect(this.log.segmentBaseOffsets()).toEqual([offset]);
@@ -742,6 +757,15 @@ class Harness {
 
 const NUM_RUNS = Number(process.env.SEGLOG_PROPERTY_RUNS ?? 50);
 const SEED = Number(process.env.SEGLOG_PROPERTY_SEED ?? 0x5e6_1060);
+/**
+ * Two src bugs are still open (their `it.fails` tests in log.regressions.test.ts); without
+ * SEGLOG_PROPERTY_OPEN_BUGS=1 the harness steps around them so that it can find others:
+ * - "truncateTo while a roll's background fsync waits in the thread pool": truncations first
+ *   wait for background work (otherwise about every other run ends in EBADF from close());
+ * - "truncateTo inside the batch holding the log start": such truncations are skipped (counted).
+ * Drop this switch when both tests pass.
+ */
+const OPEN_BUGS = process.env.SEGLOG_PROPERTY_OPEN_BUGS === '1';
 /** Prints each command and the state after it (with SEGLOG_PROPERTY_PATH, to study a failure). */
 const DEBUG = process.env.SEGLOG_PROPERTY_DEBUG === '1';
 /** Replays one counterexample (the `path` fast-check prints), without shrinking. */
