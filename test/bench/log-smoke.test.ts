@@ -83,7 +83,7 @@ describe('log benches (quick, tiny configuration)', () => {
     const rows = await runRead({ ...TINY, matrix: { logBytes: 1 << 20, segmentBytes: 256 << 10, readMaxBytes: 64 << 10, lookups: 100 } });
     checkRows(rows, 'log/read');
     const scans = rows.filter((r) => r.section.startsWith('sequential scan'));
-    expect(scans.map((r) => r.params.op)).toEqual(['raw', 'raw fresh', 'batches', 'batches+crc', 'records sync', 'records async']);
+    expect(scans.map((r) => r.params.op)).toEqual(['raw', 'raw fresh', 'batches', 'batches+crc', 'records sync', 'records async', 'log.batches', 'log.batches+crc', 'recordsSync']);
     for (const r of scans) {
       expect(r.params.segments).toBeGreaterThan(1);
       expect(r.metrics['MB/s']).toEqual(expect.any(Number));
