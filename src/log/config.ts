@@ -74,7 +74,11 @@ export interface LogConfig {
   readonly segmentMs: number;
   /** `segment.jitter.ms` (LONG): random jitter subtracted from `segmentMs` per segment. Default 0; minimum 0. */
   readonly segmentJitterMs: number;
-  /** `segment.index.bytes` (INT): maximum size of each `.index` / `.timeindex`. Default 10 MiB; minimum 4. */
+  /**
+   * `segment.index.bytes` (INT): maximum size of each `.index` / `.timeindex`. Default 10 MiB;
+   * minimum 12 (Kafka allows 4, but below one 12-byte time-index entry the index can hold
+   * nothing and every append would roll; seglog refuses such a value up front).
+   */
   readonly segmentIndexBytes: number;
   /** `index.interval.bytes` (INT): bytes of log between two index entries. Default 4096; minimum 0. */
   readonly indexIntervalBytes: number;
@@ -153,7 +157,7 @@ const SPECS: { readonly [K in keyof LogConfig]: Spec } = {
   segmentBytes: int('segment.bytes', 14),
   segmentMs: long('segment.ms', 1),
   segmentJitterMs: long('segment.jitter.ms', 0),
-  segmentIndexBytes: int('segment.index.bytes', 4),
+  segmentIndexBytes: int('segment.index.bytes', 12),
   indexIntervalBytes: int('index.interval.bytes', 0),
   flushMessages: long('flush.messages', 1),
   flushMs: long('flush.ms', 0),

@@ -153,8 +153,8 @@ describe('resolveLogConfig rejects, naming the key both ways and the bound', () 
   });
 
   it('as the user wrote it: the dotted name first when dotted was used', () => {
-    const m = configError(() => resolveLogConfig({ 'segment.index.bytes': '3' }));
-    expect(m).toMatch(/^invalid config segment\.index\.bytes \(segmentIndexBytes\) = "3": must be between 4 and 2147483647$/);
+    const m = configError(() => resolveLogConfig({ 'segment.index.bytes': '8' }));
+    expect(m).toMatch(/^invalid config segment\.index\.bytes \(segmentIndexBytes\) = "8": must be between 12 and 2147483647$/);
     const m2 = configError(() => resolveLogConfig({ segmentMs: 0 }));
     expect(m2).toBe('invalid config segmentMs (segment.ms) = 0: must be at least 1');
   });
