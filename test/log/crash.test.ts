@@ -21,7 +21,7 @@
  *      directory from the parent must fail with LOCKED; after SIGKILL it must succeed (the
  *      kernel drops the child's flock).
  *    Short version always (2 rounds × 4 kills); SEGLOG_SOAK=1 runs 200 rounds × 5 kills = 1000
- *    kills and prints the counts.
+ *    kills (SEGLOG_SOAK_ROUNDS overrides the rounds) and prints the counts.
  *
  * 2. Phase tests: a cleanly closed log with several segments gets one inactive segment's index
  *    damaged — (a) `.index` cut to an odd length / to half, (b) its last entry pointing past the
@@ -135,10 +135,10 @@ interface Prediction {
 /**
  * What Log.open must do with the directory as it is (format notes §5, seglog's loader): remove
  * index files without a `.log`; rebuild segments without `.index`; without the clean-shutdown
- * marker, re-validate every segment from the one holding the checkpointed recovery point, cut
- * each after its last valid batch and, at the first cut in a segment that is not the last, drop
- * all later segments; the log end is where the last segment's valid batches end (its base when
- * it has none).
+ * marker, re-validate every segment from the one holding the checkpointed recovery point; cut
+ * each after its last valid batch and, at the first cut in a segment that is not the last (in
+ * either pass), drop all later segments; the log end is where the last segment's valid batches
+ * end (its base when it has none).
  */
 function predictRecovery(dir: string): Prediction {
   const names = fs.readdirSync(dir);
@@ -159,27 +159,34 @@ function predictRecovery(dir: string): Prediction {
   let truncatedBytes = 0;
   let deletedSegments = 0;
   let tornTail = false;
-  const cut = new Set<number>();
+  const rebuilt = new Set<number>();
+  let kept = segs;
+  // Segments without `.index` are rebuilt first, whatever the shutdown; a cut in one that is
+  // not the last drops every later segment (a hole would otherwise stay behind it).
   for (const [i, s] of segs.entries()) {
-    if (!fs.existsSync(`${segmentPrefix(dir, s.base)}.index`)) {
-      recovered.add(i);
-      truncatedBytes += s.size - s.validBytes;
-      cut.add(i);
+    if (fs.existsSync(`${segmentPrefix(dir, s.base)}.index`)) continue;
+    recovered.add(i);
+    rebuilt.add(i);
+    const t = s.size - s.validBytes;
+    truncatedBytes += t;
+    if (t > 0 && i < segs.length - 1) {
+      deletedSegments += segs.length - 1 - i;
+      kept = segs.slice(0, i + 1);
+      break;
     }
   }
-  let kept = segs;
   if (!clean) {
     const rp = readCheckpointFile(path.join(dir, RECOVERY_POINT_CHECKPOINT_FILE)) ?? 0;
     let from = 0;
-    for (const [i, s] of segs.entries()) if (s.base <= rp) from = i;
-    for (let i = from; i < segs.length; i++) {
+    for (const [i, s] of kept.entries()) if (s.base <= rp) from = i;
+    for (let i = from; i < kept.length; i++) {
       recovered.add(i);
-      const t = cut.has(i) ? 0 : segs[i].size - segs[i].validBytes;
+      const t = rebuilt.has(i) ? 0 : kept[i].size - kept[i].validBytes;
       truncatedBytes += t;
-      if (segs[i].size > segs[i].validBytes && segs[i].stoppedBy !== 'zeros') tornTail = true;
-      if (t > 0 && i < segs.length - 1) {
-        deletedSegments = segs.length - 1 - i;
-        kept = segs.slice(0, i + 1);
+      if (kept[i].size > kept[i].validBytes && kept[i].stoppedBy !== 'zeros') tornTail = true;
+      if (t > 0 && i < kept.length - 1) {
+        deletedSegments += kept.length - 1 - i;
+        kept = kept.slice(0, i + 1);
         break;
       }
     }
@@ -476,7 +483,7 @@ async function crashRound(round: number, kills: number): Promise<void> {
 }
 
 describe('crash: SIGKILL at random moments, with simulated power loss', () => {
-  const rounds = SOAK ? 200 : 2;
+  const rounds = SOAK ? Number(process.env.SEGLOG_SOAK_ROUNDS ?? 200) : 2;
   const kills = SOAK ? 5 : 4;
   it(
     `${rounds * kills} kills: acknowledged flushes survive, nothing torn is visible, recovery is exact`,

@@ -23,12 +23,13 @@
  *
  * Environment: SEGLOG_PROPERTY_RUNS (default 50), SEGLOG_PROPERTY_SEED, SEGLOG_PROPERTY_PATH
  * (replay the `path` of a printed counterexample), SEGLOG_PROPERTY_DEBUG=1 (print each command
- * and the state after it; SEGLOG_PROPERTY_DEBUG_TS=t1,t2 adds those ListOffsets answers), SEGLOG_PROPERTY_OPEN_BUGS=1 (see below).
+ * and the state after it; SEGLOG_PROPERTY_DEBUG_TS=t1,t2 adds those ListOffsets answers).
  *
  * The problems this test found (stale max timestamp after truncation, index overflow inside a
  * group write, the recovery point raised past the log end by a roll's background flush, the
- * log end after a mid-batch truncation, oversized multi-batch sets) are pinned, each reduced
- * to a few calls, in test/log/log.regressions.test.ts.
+ * log end after a mid-batch truncation, oversized multi-batch sets, a background fsync racing
+ * a truncation, the log end below the log start) are pinned, each reduced to a few calls, in
+ * test/log/log.regressions.test.ts.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -204,7 +205,7 @@ const stats = {
   readsOutOfRange: 0,
   timestampQueries: 0,
   truncations: 0,
-  truncationsIntoLogStartBatchSkipped: 0,
+  truncationsIntoLogStartBatch: 0,
   logStartRaises: 0,
   segmentsDeletedByRetention: 0,
   rolls: 0,
@@ -638,11 +639,6 @@ class Harness {
     console.log(i, cmd.t, JSON.stringify({ start: this.model.start, end: this.model.end, segs, ts }));
   }
 
-  /** See OPEN_BUGS. */
-  async beforeTruncation(): Promise<void> {
-    if (!OPEN_BUGS) await (this.log as unknown as { background: Promise<void> }).background;
-  }
-
   // ---- one command
 
   async run(cmd: Cmd): Promise<void> {
@@ -678,11 +674,7 @@ class Harness {
         const kept = bases.filter((b, i) => b < offset || i === 0);
         const remaining = m.batches.filter((b) => b.last < offset);
         const dataEnd = this.dataEndOfSegment(bases, kept.at(-1)!, remaining);
-        if (offset >= m.start && offset < m.end && dataEnd < m.start && !OPEN_BUGS) {
-          stats.truncationsIntoLogStartBatchSkipped++;
-          break;
-        }
-        await this.beforeTruncation();
+        if (offset >= m.start && offset < m.end && dataEnd < m.start) stats.truncationsIntoLogStartBatch++;
         await this.log.truncateTo(offset);
         if (offset >= m.end) break;
         if (offset < m.start) {
@@ -698,7 +690,6 @@ class Harness {
       }
       case 'truncateFullyAndStartAt': {
         const offset = cmd.pick % (m.end + 60);
-        await this.beforeTruncation();
         await this.log.truncateFullyAndStartAt(offset);
         this.model = { batches: [], start: offset, end: offset };
         expect(this.log.segmentBaseOffsets()).toEqual([offset]);
@@ -757,15 +748,6 @@ class Harness {
 
 const NUM_RUNS = Number(process.env.SEGLOG_PROPERTY_RUNS ?? 50);
 const SEED = Number(process.env.SEGLOG_PROPERTY_SEED ?? 0x5e6_1060);
-/**
- * Two src bugs are still open (their `it.fails` tests in log.regressions.test.ts); without
- * SEGLOG_PROPERTY_OPEN_BUGS=1 the harness steps around them so that it can find others:
- * - "truncateTo while a roll's background fsync waits in the thread pool": truncations first
- *   wait for background work (otherwise about every other run ends in EBADF from close());
- * - "truncateTo inside the batch holding the log start": such truncations are skipped (counted).
- * Drop this switch when both tests pass.
- */
-const OPEN_BUGS = process.env.SEGLOG_PROPERTY_OPEN_BUGS === '1';
 /** Prints each command and the state after it (with SEGLOG_PROPERTY_PATH, to study a failure). */
 const DEBUG = process.env.SEGLOG_PROPERTY_DEBUG === '1';
 /** Replays one counterexample (the `path` fast-check prints), without shrinking. */

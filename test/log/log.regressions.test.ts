@@ -1,8 +1,7 @@
 /**
  * Regression tests for the problems the Log property test (log.property.test.ts) found, each
- * reduced to a few calls. Most were src bugs (one, the mid-batch log end, a spec question) and
- * are fixed; the comments say what was wrong. `it.fails` marks the ones still open: each states
- * the correct behaviour and will start failing, as a reminder to drop `.fails`, once fixed.
+ * reduced to a few calls. All were src bugs (one, the mid-batch log end, a spec question) and
+ * are fixed; the comments say what was wrong, `// was:` what the code did.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -146,7 +145,7 @@ describe('Log regressions found by the property test', () => {
     }
   });
 
-  // SRC BUG (found after the fixes above, by the strict property test, seed 13). A roll's
+  // Fixed bug (found after the fixes above, by the strict property test, seed 13). A roll's
   // background task calls old.flushAsync(), which takes the descriptor and queues fdatasync in
   // the libuv thread pool. truncateTo (and truncateFullyAndStartAt) deletes the segments past
   // the truncation point at once (LogSegment.deleteFiles closes the descriptor), without waiting
@@ -167,10 +166,10 @@ describe('Log regressions found by the property test', () => {
     const roll = log.roll(); // background: fsync segment 6
     const truncate = log.truncateTo(3); // deletes segments 4, 6 and 8 now
     await Promise.all([roll, truncate, ...busy]);
-    await expect(log.close()).resolves.toBeUndefined(); // actual: IO_ERROR EBADF (fdatasync of …06.log)
+    await expect(log.close()).resolves.toBeUndefined(); // was: IO_ERROR EBADF (fdatasync of …06.log)
   });
 
-  // SRC BUG (introduced by the "log end = end of the remaining data" truncation; found by the
+  // Fixed bug (introduced by the "log end = end of the remaining data" truncation; found by the
   // strict property test, seed 23). With the log start inside a batch (deleteRecordsBefore),
   // a truncateTo at or above the log start but inside that same batch removes the batch whole,
   // and the log end becomes the data end, below the log start: logStartOffset 1 > logEndOffset 0
@@ -184,10 +183,10 @@ describe('Log regressions found by the property test', () => {
       await log.append([{ value: 'a' }, { value: 'b' }, { value: 'c' }]); // one batch, offsets 0..2
       expect(await log.deleteRecordsBefore(1)).toBe(1);
       await log.truncateTo(2);
-      expect(log.logStartOffset).toBeLessThanOrEqual(log.logEndOffset); // actual: 1 > 0
+      expect(log.logStartOffset).toBeLessThanOrEqual(log.logEndOffset); // was: 1 > 0
       expect(log.read(log.logEndOffset).isEmpty).toBe(true);
       const r = await log.append([{ value: 'd' }]);
-      expect(r.firstOffset).toBeGreaterThanOrEqual(log.logStartOffset); // actual: 0
+      expect(r.firstOffset).toBeGreaterThanOrEqual(log.logStartOffset); // was: 0
       expect([...log.read(r.firstOffset).records()].map((x) => x.value?.toString())).toEqual(['d']);
     } finally {
       await log.close();
