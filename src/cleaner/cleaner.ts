@@ -32,10 +32,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ErrorCode, SeglogError } from '../errors.js';
-import type { LogSegment } from '../segment/segment.js';
+import { segmentIndexFor, type LogSegment } from '../segment/segment.js';
 import { filterBatch, newFilterStats, TransactionTracker, type FilterContext, type FilterStats } from './filter.js';
 import { OffsetMap } from './offset-map.js';
-import { groupSegmentsBySize, planCleaning, segmentIndexFor, type CleanPlan } from './plan.js';
+import { groupSegmentsBySize, planCleaning, type CleanPlan } from './plan.js';
 import { ActiveProducers, DEFAULT_PRODUCER_ID_EXPIRATION_MS, ProducerTracker } from './producers.js';
 import { OutputWriter, readChunks } from './segment-io.js';
 import { SimulatedCrash, swapSegments } from './swap.js';

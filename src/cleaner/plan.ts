@@ -17,7 +17,7 @@
  * non-active segment it would also map the records past the LSO. Cleaning only whole segments
  * below the bound never reads a record at or past the high watermark.
  */
-import type { LogSegment } from '../segment/segment.js';
+import { segmentIndexFor, type LogSegment } from '../segment/segment.js';
 import { MAX_RELATIVE_OFFSET } from '../segment/index-file.js';
 
 /** What the plan needs from the log (a snapshot taken in the writer's order). */
@@ -60,18 +60,6 @@ export interface CleanPlan {
   needsCompactionNow: boolean;
   /** Kafka's rule: ratio above min.cleanable.dirty.ratio, or needsCompactionNow with cleanable bytes. */
   shouldClean: boolean;
-}
-
-/** Index of the segment holding `offset` (the last one whose base ≤ offset; 0 when below all). */
-export function segmentIndexFor(segments: readonly LogSegment[], offset: number): number {
-  let lo = 0;
-  let hi = segments.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (segments[mid].baseOffset <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
 
 /** Kafka's cleanableOffsets + LogToClean + the cleanable-log filter of grabFilthiestCompactedLog. */

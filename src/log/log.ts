@@ -30,7 +30,7 @@ import type { CompressionName } from '../records/compression/index.js';
 import type { LogRecord, RecordInput } from '../records/types.js';
 import { BatchWalker } from '../records/walker.js';
 import { LogCleaner, type CleanOptions, type CleanReport, type CleanerHost, type CleanerOptions } from '../cleaner/cleaner.js';
-import { DELETED_FILE_SUFFIX, LogSegment, type SegmentAppend, type SegmentConfig } from '../segment/segment.js';
+import { DELETED_FILE_SUFFIX, LogSegment, segmentIndexFor, type SegmentAppend, type SegmentConfig } from '../segment/segment.js';
 import { fsyncDirectory, readOffsetCheckpoint, writeFileAtomicSync, writeOffsetCheckpoint } from './checkpoint.js';
 import { resolveLogConfig, type LogConfig } from './config.js';
 import { LeaderEpochCache, type EpochEntry } from './leader-epoch.js';
@@ -622,15 +622,7 @@ export class Log {
   // ---------------------------------------------------------------- reads
 
   private segmentIndexFor(offset: number): number {
-    const segs = this.segments;
-    let lo = 0;
-    let hi = segs.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (segs[mid].baseOffset <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    return segmentIndexFor(this.segments, offset);
   }
 
   /**

@@ -57,6 +57,18 @@ export function offsetFromFileName(name: string): number {
   return n;
 }
 
+/** Index of the segment holding `offset` in a sorted list (the last whose base ≤ offset; 0 when below all). */
+export function segmentIndexFor(segments: readonly LogSegment[], offset: number): number {
+  let lo = 0;
+  let hi = segments.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (segments[mid].baseOffset <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 /** What a segment needs from the log's configuration. */
 export interface SegmentConfig {
   /** Bytes of log between index entries (index.interval.bytes). */
