@@ -79,18 +79,42 @@ export interface BatchOptions {
   lastOffsetDelta?: number;
 }
 
-/** A record resolved to byte lengths: what the size pass computes and the write pass uses. */
-interface Sized {
-  key: BytesInput;
-  keyLength: number; // −1 for null
-  value: BytesInput;
-  valueLength: number;
-  headers: readonly HeaderInput[];
-  headerLengths: number[]; // [nameLen, valueLen] pairs
-  timestamp: number;
-  offsetDelta: number;
-  bodySize: number;
+/**
+ * The size pass's results, per record, in typed arrays reused across builds: allocating an
+ * object per record was a visible share of encoding. A build's size and write passes run
+ * synchronously one after the other (compression happens after the write pass), so one set of
+ * arrays serves every build; `inUse` guards against a re-entrant build.
+ */
+const scratch = {
+  capacity: 0,
+  keyLength: new Int32Array(0),
+  valueLength: new Int32Array(0),
+  bodySize: new Int32Array(0),
+  offsetDelta: new Int32Array(0),
+  timestamp: new Float64Array(0),
+  headerStart: new Int32Array(0),
+  headerLengths: new Int32Array(64),
+  headers: [] as (readonly HeaderInput[])[],
+  inUse: false,
+};
+
+function reserve(records: number, headerSlots: number): void {
+  if (records > scratch.capacity) {
+    const cap = Math.max(records, scratch.capacity * 2, 256);
+    scratch.capacity = cap;
+    scratch.keyLength = new Int32Array(cap);
+    scratch.valueLength = new Int32Array(cap);
+    scratch.bodySize = new Int32Array(cap);
+    scratch.offsetDelta = new Int32Array(cap);
+    scratch.timestamp = new Float64Array(cap);
+    scratch.headerStart = new Int32Array(cap + 1);
+  }
+  if (headerSlots > scratch.headerLengths.length) {
+    scratch.headerLengths = new Int32Array(Math.max(headerSlots, scratch.headerLengths.length * 2));
+  }
 }
+
+const NO_HEADERS: readonly HeaderInput[] = [];
 
 function byteLength(b: BytesInput, what: string): number {
   if (b === null || b === undefined) return -1;
@@ -102,13 +126,20 @@ function byteLength(b: BytesInput, what: string): number {
 function writeBytes(buf: Buffer, pos: number, b: BytesInput, length: number): number {
   pos = writeVarint(buf, pos, length);
   if (length <= 0) return pos;
-  if (typeof b === 'string') buf.write(b, pos, length, 'utf8');
-  else buf.set(b as Uint8Array, pos);
+  if (typeof b === 'string') {
+    buf.write(b, pos, length, 'utf8');
+  } else if (length <= 16) {
+    // A byte loop beats a native copy call for short keys and header values.
+    const src = b as Uint8Array;
+    for (let i = 0; i < length; i++) buf[pos + i] = src[i];
+  } else {
+    buf.set(b as Uint8Array, pos);
+  }
   return pos + length;
 }
 
 function headerList(headers: RecordInput['headers']): readonly HeaderInput[] {
-  if (headers === undefined || headers === null) return [];
+  if (headers === undefined || headers === null) return NO_HEADERS;
   if (Array.isArray(headers)) return headers as readonly HeaderInput[];
   if (typeof headers === 'object') return Object.entries(headers);
   throw invalidArgument('headers must be an array of [name, value] pairs or an object');
@@ -123,18 +154,25 @@ function checkInt(value: number, min: number, max: number, what: string): number
 
 const INT32_MAX = 0x7fffffff;
 
-function sizeRecords(records: readonly RecordInput[], o: BatchOptions, baseTimestamp: number | null): { sized: Sized[]; total: number; maxTimestamp: number; firstTimestamp: number } {
+/**
+ * The size pass: checks every record and fills the scratch arrays with its lengths; returns the
+ * total bytes of the records region and the batch's timestamps.
+ */
+function sizeRecords(records: readonly RecordInput[], o: BatchOptions, baseTimestamp: number | null): { total: number; maxTimestamp: number; firstTimestamp: number } {
   const now = o.now ?? Date.now();
   const deltas = o.offsetDeltas;
   if (deltas !== undefined && deltas.length !== records.length) {
     throw invalidArgument(`offsetDeltas has ${deltas.length} entries for ${records.length} records`);
   }
-  const sized: Sized[] = new Array(records.length);
+  const n = records.length;
+  reserve(n, 0);
+  const { keyLength: keyLen, valueLength: valueLen, bodySize: bodyLen, offsetDelta: deltaOf, timestamp: tsOf, headerStart, headers: headerLists } = scratch;
   let total = 0;
   let maxTimestamp = NO_TIMESTAMP;
   let firstTimestamp = NO_TIMESTAMP;
   let prevDelta = -1;
-  for (let i = 0; i < records.length; i++) {
+  let slot = 0;
+  for (let i = 0; i < n; i++) {
     const rec = records[i];
     if (rec === null || typeof rec !== 'object') throw invalidArgument(`record ${i} is not an object`);
     const timestamp = rec.timestamp ?? now;
@@ -147,18 +185,23 @@ function sizeRecords(records: readonly RecordInput[], o: BatchOptions, baseTimes
     if (rec.value === undefined) throw invalidArgument(`record ${i} has no value (use null for a tombstone)`);
     const valueLength = byteLength(rec.value, `record ${i} value`);
     const headers = headerList(rec.headers);
-    const headerLengths: number[] = new Array(headers.length * 2);
+    headerLists[i] = headers;
+    headerStart[i] = slot;
     let headerBytes = sizeOfVarint(headers.length);
-    for (let h = 0; h < headers.length; h++) {
-      const pair = headers[h];
-      if (!Array.isArray(pair) || typeof pair[0] !== 'string') {
-        throw invalidArgument(`record ${i} header ${h} must be a [string, value] pair`);
+    if (headers.length > 0) {
+      reserve(0, slot + headers.length * 2);
+      const lengths = scratch.headerLengths;
+      for (let h = 0; h < headers.length; h++) {
+        const pair = headers[h];
+        if (!Array.isArray(pair) || typeof pair[0] !== 'string') {
+          throw invalidArgument(`record ${i} header ${h} must be a [string, value] pair`);
+        }
+        const nameLength = Buffer.byteLength(pair[0], 'utf8');
+        const hvLength = byteLength(pair[1] ?? null, `record ${i} header '${pair[0]}' value`);
+        lengths[slot++] = nameLength;
+        lengths[slot++] = hvLength;
+        headerBytes += sizeOfVarint(nameLength) + nameLength + sizeOfVarint(hvLength) + Math.max(0, hvLength);
       }
-      const nameLength = Buffer.byteLength(pair[0], 'utf8');
-      const hvLength = byteLength(pair[1] ?? null, `record ${i} header '${pair[0]}' value`);
-      headerLengths[2 * h] = nameLength;
-      headerLengths[2 * h + 1] = hvLength;
-      headerBytes += sizeOfVarint(nameLength) + nameLength + sizeOfVarint(hvLength) + Math.max(0, hvLength);
     }
     const base = baseTimestamp ?? firstTimestamp;
     if (!Number.isSafeInteger(timestamp - base)) {
@@ -175,26 +218,36 @@ function sizeRecords(records: readonly RecordInput[], o: BatchOptions, baseTimes
       headerBytes;
     if (bodySize > INT32_MAX - RECORD_BATCH_OVERHEAD) throw invalidArgument(`record ${i} is too large (${bodySize} bytes)`);
     total += sizeOfVarint(bodySize) + bodySize;
-    sized[i] = { key: rec.key ?? null, keyLength, value: rec.value, valueLength, headers, headerLengths, timestamp, offsetDelta, bodySize };
+    keyLen[i] = keyLength;
+    valueLen[i] = valueLength;
+    bodyLen[i] = bodySize;
+    deltaOf[i] = offsetDelta;
+    tsOf[i] = timestamp;
   }
-  return { sized, total, maxTimestamp, firstTimestamp };
+  return { total, maxTimestamp, firstTimestamp };
 }
 
-function writeRecords(buf: Buffer, pos: number, sized: readonly Sized[], baseTimestamp: number): number {
-  for (const s of sized) {
-    pos = writeVarint(buf, pos, s.bodySize);
+/** The write pass: encodes every record from the scratch arrays the size pass filled. */
+function writeRecords(buf: Buffer, pos: number, records: readonly RecordInput[], baseTimestamp: number): number {
+  const { keyLength, valueLength, bodySize, offsetDelta, timestamp, headerStart, headers: headerLists, headerLengths } = scratch;
+  for (let i = 0; i < records.length; i++) {
+    const rec = records[i];
+    pos = writeVarint(buf, pos, bodySize[i]);
     buf[pos++] = 0; // record attributes
-    pos = writeVarlong(buf, pos, s.timestamp - baseTimestamp);
-    pos = writeVarint(buf, pos, s.offsetDelta);
-    pos = writeBytes(buf, pos, s.key, s.keyLength);
-    pos = writeBytes(buf, pos, s.value, s.valueLength);
-    pos = writeVarint(buf, pos, s.headers.length);
-    for (let h = 0; h < s.headers.length; h++) {
-      const [name, value] = s.headers[h];
-      pos = writeBytes(buf, pos, name, s.headerLengths[2 * h]);
-      pos = writeBytes(buf, pos, value ?? null, s.headerLengths[2 * h + 1]);
+    pos = writeVarlong(buf, pos, timestamp[i] - baseTimestamp);
+    pos = writeVarint(buf, pos, offsetDelta[i]);
+    pos = writeBytes(buf, pos, rec.key ?? null, keyLength[i]);
+    pos = writeBytes(buf, pos, rec.value, valueLength[i]);
+    const headers = headerLists[i];
+    pos = writeVarint(buf, pos, headers.length);
+    let slot = headerStart[i];
+    for (let h = 0; h < headers.length; h++) {
+      const [name, value] = headers[h];
+      pos = writeBytes(buf, pos, name, headerLengths[slot++]);
+      pos = writeBytes(buf, pos, value ?? null, headerLengths[slot++]);
     }
   }
+  headerLists.length = 0; // drop references to the caller's header arrays
   return pos;
 }
 
@@ -233,7 +286,7 @@ function writeHeader(buf: Buffer, h: Header): Buffer {
 /** Everything a build needs, resolved from the records and options, before compression. */
 interface Plan {
   header: Header;
-  sized: Sized[];
+  records: readonly RecordInput[];
   recordsBytes: number;
   compressionId: number;
 }
@@ -246,8 +299,8 @@ function plan(records: readonly RecordInput[], o: BatchOptions): Plan {
   const compressionId = compressionIdOf(o.compression ?? 'none');
   const horizon = o.deleteHorizonMs;
   if (horizon !== undefined) checkInt(horizon, 0, Number.MAX_SAFE_INTEGER, 'deleteHorizonMs');
-  const { sized, total, maxTimestamp, firstTimestamp } = sizeRecords(records, o, horizon ?? null);
-  const lastDelta = sized[sized.length - 1].offsetDelta;
+  const { total, maxTimestamp, firstTimestamp } = sizeRecords(records, o, horizon ?? null);
+  const lastDelta = scratch.offsetDelta[records.length - 1];
   const lastOffsetDelta = o.lastOffsetDelta === undefined ? lastDelta : checkInt(o.lastOffsetDelta, lastDelta, INT32_MAX, 'lastOffsetDelta');
   const logAppend = o.timestampType === 'LogAppendTime';
   if (o.timestampType !== undefined && o.timestampType !== 'CreateTime' && !logAppend) {
@@ -272,20 +325,34 @@ function plan(records: readonly RecordInput[], o: BatchOptions): Plan {
     count: records.length,
   };
   if (total > INT32_MAX - RECORD_BATCH_OVERHEAD) throw invalidArgument(`records total ${total} bytes, too large for one batch`);
-  return { header, sized, recordsBytes: total, compressionId };
+  return { header, records, recordsBytes: total, compressionId };
 }
 
 function encodeRecordsRegion(p: Plan): Buffer {
-  const scratch = Buffer.allocUnsafe(p.recordsBytes);
-  writeRecords(scratch, 0, p.sized, p.header.baseTimestamp);
-  return scratch;
+  const region = Buffer.allocUnsafe(p.recordsBytes);
+  writeRecords(region, 0, p.records, p.header.baseTimestamp);
+  return region;
 }
 
 /** Uncompressed: records are written in place after the header, one allocation in all. */
 function writeUncompressed(p: Plan): Buffer {
   const buf = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD + p.recordsBytes);
-  writeRecords(buf, RECORD_BATCH_OVERHEAD, p.sized, p.header.baseTimestamp);
+  writeRecords(buf, RECORD_BATCH_OVERHEAD, p.records, p.header.baseTimestamp);
   return writeHeader(buf, p.header);
+}
+
+/**
+ * Runs the size and write passes with the scratch arrays held, so a build started from inside
+ * another (a getter on a record calling the builder) fails loudly instead of corrupting both.
+ */
+function withScratch<T>(fn: () => T): T {
+  if (scratch.inUse) throw invalidArgument('the batch builder was re-entered while encoding (from inside a record)');
+  scratch.inUse = true;
+  try {
+    return fn();
+  } finally {
+    scratch.inUse = false;
+  }
 }
 
 function assemble(p: Plan, compressed: Buffer): Buffer {
@@ -296,16 +363,27 @@ function assemble(p: Plan, compressed: Buffer): Buffer {
 
 /** Builds one batch synchronously (compression in the calling thread). */
 export function buildBatchSync(records: readonly RecordInput[], options: BatchOptions = {}): Buffer {
-  const p = plan(records, options);
-  if (p.compressionId === 0) return writeUncompressed(p);
-  return assemble(p, codecForId(p.compressionId).compressSync(encodeRecordsRegion(p), options.compressionLevel));
+  let p: Plan | undefined;
+  const region = withScratch(() => {
+    p = plan(records, options);
+    return p.compressionId === 0 ? writeUncompressed(p) : encodeRecordsRegion(p);
+  });
+  const built = p as Plan;
+  if (built.compressionId === 0) return region;
+  return assemble(built, codecForId(built.compressionId).compressSync(region, options.compressionLevel));
 }
 
 /** Builds one batch; large compressed batches are compressed off the event loop. */
 export async function buildBatch(records: readonly RecordInput[], options: BatchOptions = {}): Promise<Buffer> {
-  const p = plan(records, options);
-  if (p.compressionId === 0) return writeUncompressed(p);
-  return assemble(p, await codecForId(p.compressionId).compress(encodeRecordsRegion(p), options.compressionLevel));
+  let p: Plan | undefined;
+  // The passes run synchronously; only the compression may leave the event loop.
+  const region = withScratch(() => {
+    p = plan(records, options);
+    return p.compressionId === 0 ? writeUncompressed(p) : encodeRecordsRegion(p);
+  });
+  const built = p as Plan;
+  if (built.compressionId === 0) return region;
+  return assemble(built, await codecForId(built.compressionId).compress(region, options.compressionLevel));
 }
 
 /** Fields of an empty batch, as the log cleaner writes one to keep producer state or an offset. */
