@@ -110,7 +110,10 @@ function reserve(records: number, headerSlots: number): void {
     scratch.headerStart = new Int32Array(cap + 1);
   }
   if (headerSlots > scratch.headerLengths.length) {
-    scratch.headerLengths = new Int32Array(Math.max(headerSlots, scratch.headerLengths.length * 2));
+    // Grows mid-pass (headers are counted as they come): keep the lengths already filled in.
+    const grown = new Int32Array(Math.max(headerSlots, scratch.headerLengths.length * 2));
+    grown.set(scratch.headerLengths);
+    scratch.headerLengths = grown;
   }
 }
 

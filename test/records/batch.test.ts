@@ -221,6 +221,18 @@ describe('builder options', () => {
     expect(r2.headers).toEqual([['x', Buffer.from('y')], ['n', null]]);
   });
 
+  it('many records with many headers (the size pass grows its scratch space mid-batch)', () => {
+    const recs = Array.from({ length: 300 }, (_, i) => ({
+      key: `k${i}`,
+      value: `v${i}`,
+      headers: Array.from({ length: 1 + (i % 7) }, (_, h) => [`h${h}`, h % 2 ? null : `x${i}-${h}`] as [string, string | null]),
+    }));
+    const out = RecordBatch.at(buildBatchSync(recs, { now: 1 })).toArray();
+    expect(out.map((r) => r.headers.map(([k, v]) => `${k}=${v?.toString() ?? 'null'}`).join(','))).toEqual(
+      recs.map((r) => r.headers.map(([k, v]) => `${k}=${v ?? 'null'}`).join(',')),
+    );
+  });
+
   it('uses `now` for records without a timestamp, and rejects bad input with INVALID_ARGUMENT', () => {
     const b = RecordBatch.at(buildBatchSync([{ value: 'v' }], { now: 42 }));
     expect(b.toArray()[0].timestamp).toBe(42);
