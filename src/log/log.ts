@@ -1140,4 +1140,3 @@ function readCheckpointValue(file: string, key: string): number | undefined {
   }
 }
 
-assert(DEFAULT_READ_MAX_BYTES > 0, 'read size');

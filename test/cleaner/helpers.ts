@@ -8,6 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Log, type LogOptions } from '../../src/log/log.js';
 import { RecordBatch, walkBatches } from '../../src/records/index.js';
+import { prng } from '../helpers/prng.js';
+
+export { prng };
 
 /** Base time of every test clock. */
 export const T0 = 1_700_000_000_000;
@@ -107,17 +110,6 @@ export function strictlyIncreasing(records: readonly { offset: number }[]): bool
   return records.every((r, i) => i === 0 || r.offset > records[i - 1].offset);
 }
 
-/** mulberry32: a small seeded PRNG returning [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A 32-bit hash of (seed, n). */
 export function hash32(seed: number, n: number): number {

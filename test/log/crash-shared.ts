@@ -12,20 +12,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RecordBatch } from '../../src/records/index.js';
+import { prng } from '../helpers/prng.js';
+
+export { prng };
 
 // ------------------------------------------------------------------ seeded content
 
-/** mulberry32: a small seeded PRNG returning [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A 32-bit hash of (seed, n, salt). */
 export function hash32(seed: number, n: number, salt = 0): number {
