@@ -364,29 +364,29 @@ function assemble(p: Plan, compressed: Buffer): Buffer {
   return writeHeader(buf, p.header);
 }
 
+/**
+ * The size and write passes: the finished batch when uncompressed, else the records region to
+ * compress. Both passes run synchronously; only compression may leave the event loop.
+ */
+function encode(records: readonly RecordInput[], options: BatchOptions): { plan: Plan; bytes: Buffer } {
+  return withScratch(() => {
+    const p = plan(records, options);
+    return { plan: p, bytes: p.compressionId === 0 ? writeUncompressed(p) : encodeRecordsRegion(p) };
+  });
+}
+
 /** Builds one batch synchronously (compression in the calling thread). */
 export function buildBatchSync(records: readonly RecordInput[], options: BatchOptions = {}): Buffer {
-  let p: Plan | undefined;
-  const region = withScratch(() => {
-    p = plan(records, options);
-    return p.compressionId === 0 ? writeUncompressed(p) : encodeRecordsRegion(p);
-  });
-  const built = p as Plan;
-  if (built.compressionId === 0) return region;
-  return assemble(built, codecForId(built.compressionId).compressSync(region, options.compressionLevel));
+  const { plan: p, bytes } = encode(records, options);
+  if (p.compressionId === 0) return bytes;
+  return assemble(p, codecForId(p.compressionId).compressSync(bytes, options.compressionLevel));
 }
 
 /** Builds one batch; large compressed batches are compressed off the event loop. */
 export async function buildBatch(records: readonly RecordInput[], options: BatchOptions = {}): Promise<Buffer> {
-  let p: Plan | undefined;
-  // The passes run synchronously; only the compression may leave the event loop.
-  const region = withScratch(() => {
-    p = plan(records, options);
-    return p.compressionId === 0 ? writeUncompressed(p) : encodeRecordsRegion(p);
-  });
-  const built = p as Plan;
-  if (built.compressionId === 0) return region;
-  return assemble(built, await codecForId(built.compressionId).compress(region, options.compressionLevel));
+  const { plan: p, bytes } = encode(records, options);
+  if (p.compressionId === 0) return bytes;
+  return assemble(p, await codecForId(p.compressionId).compress(bytes, options.compressionLevel));
 }
 
 /** Fields of an empty batch, as the log cleaner writes one to keep producer state or an offset. */
