@@ -467,8 +467,8 @@ export class Log {
           // As Kafka: one produce request must fit in a segment, whatever its batches.
           throw new SeglogError(ErrorCode.RECORD_TOO_LARGE, `a set of ${buffers.length} batches (${size} bytes) exceeds segmentBytes (segment.bytes) ${this.config.segmentBytes}`);
         }
-        if (this.active.shouldRoll({ messagesSize: pendingBytes + size, maxTimestampInMessages: maxTimestamp, maxOffsetInMessages: lastOffset, now, maxSegmentMs: this.maxSegmentMs(), maxSegmentBytes: this.config.segmentBytes }) ||
-          !this.active.canConvertToRelativeOffset(lastOffset)) {
+        if (this.active.shouldRoll({ messagesSize: pendingBytes + size, maxTimestampInMessages: maxTimestamp, maxOffsetInMessages: lastOffset, now, maxSegmentMs: this.maxSegmentMs(), maxSegmentBytes: this.config.segmentBytes })) {
+          // shouldRoll covers size, time, full indexes and relative-offset overflow.
           writePending();
           this.rollAt(startOffset, now);
         }
