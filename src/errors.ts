@@ -32,6 +32,15 @@
  * - `LOCKED`: the directory is already open (in this or another process).
  * - `CORRUPT_CHECKPOINT`: a checkpoint file does not parse.
  * - `INVALID_CONFIG`: a configuration value out of bounds or of the wrong type.
+ * - `CORRUPT_SNAPSHOT`: a producer-state `.snapshot` file fails its checks.
+ * - `OUT_OF_ORDER_SEQUENCE`: an idempotent producer's batch does not follow its last sequence.
+ * - `INVALID_PRODUCER_EPOCH`: a producer epoch older than the one the log knows (fenced).
+ * - `INVALID_TXN_STATE`: a batch or marker that does not fit the producer's transaction state.
+ * - `COORDINATOR_FENCED`: a transaction marker from an older coordinator epoch.
+ * - `INVALID_TOPIC`: an illegal topic name (characters, length, `.`/`..`).
+ * - `UNKNOWN_TOPIC`: a topic or partition that does not exist.
+ * - `TOPIC_EXISTS`: creating a topic that already exists.
+ * - `CLOSED`: an operation on a closed manager, store or consumer.
  */
 export const ErrorCode = {
   /** Bytes do not parse as a record batch or record. */
@@ -64,6 +73,24 @@ export const ErrorCode = {
   CORRUPT_CHECKPOINT: 'CORRUPT_CHECKPOINT',
   /** A configuration value is missing its bounds or of the wrong type; the message names the key. */
   INVALID_CONFIG: 'INVALID_CONFIG',
+  /** A producer-state snapshot file does not parse or fails its CRC. */
+  CORRUPT_SNAPSHOT: 'CORRUPT_SNAPSHOT',
+  /** An idempotent producer's sequence number is not the next one (Kafka's OutOfOrderSequenceException). */
+  OUT_OF_ORDER_SEQUENCE: 'OUT_OF_ORDER_SEQUENCE',
+  /** A producer epoch below the current one: the producer is fenced (Kafka's InvalidProducerEpochException). */
+  INVALID_PRODUCER_EPOCH: 'INVALID_PRODUCER_EPOCH',
+  /** A batch or marker that contradicts the producer's transaction state (Kafka's InvalidTxnStateException). */
+  INVALID_TXN_STATE: 'INVALID_TXN_STATE',
+  /** A transaction marker whose coordinator epoch went backwards (Kafka's TransactionCoordinatorFencedException). */
+  COORDINATOR_FENCED: 'COORDINATOR_FENCED',
+  /** A topic name Kafka would refuse. */
+  INVALID_TOPIC: 'INVALID_TOPIC',
+  /** A topic or partition that does not exist. */
+  UNKNOWN_TOPIC: 'UNKNOWN_TOPIC',
+  /** A topic that already exists. */
+  TOPIC_EXISTS: 'TOPIC_EXISTS',
+  /** A manager, store or consumer that was closed. */
+  CLOSED: 'CLOSED',
 } as const;
 
 /** One of the stable error code strings of {@link ErrorCode}. */

@@ -45,6 +45,13 @@ export {
   type ReadOptions,
   type TimestampOffset,
   type MaintenanceReport,
+  type LogCheckpoints,
+  type CheckpointFileName,
+  directoryCheckpoints,
+  CLEAN_SHUTDOWN_FILE,
+  RECOVERY_POINT_CHECKPOINT_FILE,
+  LOG_START_OFFSET_CHECKPOINT_FILE,
+  CLEANER_OFFSET_CHECKPOINT_FILE,
 } from './log/log.js';
 export type { CleanOptions, CleanReport, CleanerOptions } from './cleaner/cleaner.js';
 export { LogSlice } from './log/slice.js';

@@ -63,6 +63,50 @@ export interface LogOptions {
   random?: () => number;
   /** Settings of the log cleaner (compaction), Kafka's broker-level log.cleaner.* settings. */
   cleaner?: CleanerOptions;
+  /**
+   * Where the recovery-point, log-start and cleaner checkpoints and the clean-shutdown marker
+   * live. Default: files in the partition directory itself (a standalone log). A data-directory
+   * manager passes its own, backed by the root files of the data directory.
+   */
+  checkpoints?: LogCheckpoints;
+  /** Take the partition directory's `.lock` (default true); false when a manager holds its data directory's lock. */
+  lock?: boolean;
+}
+
+/** One of the checkpoint files a log has an entry in (Kafka's names). */
+export type CheckpointFileName = typeof RECOVERY_POINT_CHECKPOINT_FILE | typeof LOG_START_OFFSET_CHECKPOINT_FILE | typeof CLEANER_OFFSET_CHECKPOINT_FILE;
+
+/**
+ * A log's entries in the offset checkpoint files, and its clean-shutdown state. Every call is
+ * made in the log's writer order; `write` must be durable when it returns.
+ */
+export interface LogCheckpoints {
+  /** The log's entry in `file`; undefined when it has none or the file is unreadable. */
+  read(file: CheckpointFileName): number | undefined;
+  /** Sets the log's entry in `file` (undefined removes it), durably. */
+  write(file: CheckpointFileName, value: number | undefined): void;
+  /** Whether the previous shutdown was clean. Called once, before loading; consumes the marker. */
+  takeCleanShutdown(): boolean;
+  /** Records that this log closed cleanly (the last step of close). */
+  markCleanShutdown(): void;
+}
+
+/** The checkpoints of a standalone log: Kafka's files in the partition directory, keyed `<topic>-<partition>`. */
+export function directoryCheckpoints(dir: string): LogCheckpoints {
+  const key = checkpointKeyFor(dir);
+  const marker = path.join(dir, CLEAN_SHUTDOWN_FILE);
+  return {
+    read: (file) => readCheckpointValue(path.join(dir, file), key),
+    write: (file, value) => writeOffsetCheckpoint(path.join(dir, file), value === undefined ? new Map<string, number>() : new Map([[key, value]])),
+    takeCleanShutdown: () => {
+      if (!fs.existsSync(marker)) return false;
+      // Deleted before loading: a crash while loading must count as unclean.
+      fs.unlinkSync(marker);
+      fsyncDirectory(dir);
+      return true;
+    },
+    markCleanShutdown: () => writeFileAtomicSync(marker, JSON.stringify({ version: 0, brokerEpoch: -1 })),
+  };
 }
 
 /** Per-append overrides. */
@@ -136,9 +180,11 @@ export class Log {
   private readonly random: () => number;
   private readonly leaderEpoch: number;
   private readonly segmentConfig: SegmentConfig;
-  private readonly lock: DirectoryLock;
+  private readonly lock: DirectoryLock | null;
   private readonly epochCache: LeaderEpochCache;
-  private readonly checkpointKey: string;
+  private readonly checkpoints: LogCheckpoints;
+  /** Waiters of {@link waitForAppend}, woken when the high watermark moves or the log closes. */
+  private appendWaiters = new Set<() => void>();
   private segments: LogSegment[];
   private nextOffset: number;
   private startOffset: number;
@@ -158,7 +204,7 @@ export class Log {
   private background: Promise<void> = Promise.resolve();
   private backgroundError: unknown = null;
 
-  private constructor(dir: string, config: LogConfig, options: LogOptions, lock: DirectoryLock) {
+  private constructor(dir: string, config: LogConfig, options: LogOptions, lock: DirectoryLock | null) {
     this.dir = dir;
     this.config = config;
     this.clock = options.clock ?? Date.now;
@@ -172,20 +218,15 @@ export class Log {
       preallocate: config.preallocate,
       segmentBytes: config.segmentBytes,
     };
-    this.checkpointKey = checkpointKeyFor(dir);
-    const hadCleanShutdown = fs.existsSync(path.join(dir, CLEAN_SHUTDOWN_FILE));
-    if (hadCleanShutdown) {
-      // Deleted before loading: a crash while loading must count as unclean.
-      fs.unlinkSync(path.join(dir, CLEAN_SHUTDOWN_FILE));
-      fsyncDirectory(dir);
-    }
+    this.checkpoints = options.checkpoints ?? directoryCheckpoints(dir);
+    const hadCleanShutdown = this.checkpoints.takeCleanShutdown();
     this.epochCache = LeaderEpochCache.load(dir);
     const loaded = loadLog({
       dir,
       config: this.segmentConfig,
       hadCleanShutdown,
-      recoveryPoint: readCheckpointValue(path.join(dir, RECOVERY_POINT_CHECKPOINT_FILE), this.checkpointKey) ?? 0,
-      logStartOffset: readCheckpointValue(path.join(dir, LOG_START_OFFSET_CHECKPOINT_FILE), this.checkpointKey) ?? 0,
+      recoveryPoint: this.checkpoints.read(RECOVERY_POINT_CHECKPOINT_FILE) ?? 0,
+      logStartOffset: this.checkpoints.read(LOG_START_OFFSET_CHECKPOINT_FILE) ?? 0,
       now: this.clock(),
       rollJitterMs: () => this.jitter(),
       onRecoveredBatch: (batch) => {
@@ -207,8 +248,9 @@ export class Log {
 
   /**
    * Opens (creating if needed) the log in `dir`: takes the directory lock (LOCKED if another
-   * process or another open holds it), removes the clean-shutdown marker, and loads — recovering
-   * after an unclean shutdown. See {@link loadReport} for what recovery did.
+   * process or another open holds it; unless `options.lock` is false), consumes the
+   * clean-shutdown marker, and loads — recovering after an unclean shutdown. See
+   * {@link loadReport} for what recovery did.
    */
   static async open(dir: string, options: LogOptions = {}): Promise<Log> {
     const config = resolveLogConfig(options.config ?? {});
@@ -217,11 +259,11 @@ export class Log {
     } catch (err) {
       throw ioError(err, dir);
     }
-    const lock = DirectoryLock.acquire(dir);
+    const lock = options.lock === false ? null : DirectoryLock.acquire(dir);
     try {
       return new Log(dir, config, options, lock);
     } catch (err) {
-      lock.release();
+      lock?.release();
       throw err;
     }
   }
@@ -258,7 +300,39 @@ export class Log {
   set highWatermark(offset: number) {
     if (!Number.isSafeInteger(offset)) throw invalidArgument(`highWatermark must be an integer, got ${offset}`);
     this.hwFollowsEnd = false;
+    const before = this.hw;
     this.hw = Math.min(Math.max(offset, this.startOffset), this.nextOffset);
+    if (this.hw > before) this.wakeAppendWaiters();
+  }
+
+  /**
+   * Resolves once the high watermark passes `offset` (true: records at `offset` are readable),
+   * or with false when the log closes or `signal` aborts first. A tailing reader awaits this
+   * instead of polling: appends wake it as soon as their batches are written (before any fsync
+   * the flush policy adds).
+   */
+  waitForAppend(offset: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
+    if (this.hw > offset) return Promise.resolve(true);
+    if (signal?.aborted) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const onAbort = () => {
+        this.appendWaiters.delete(wake);
+        resolve(false);
+      };
+      const wake = () => {
+        if (!this.closed && this.hw <= offset) return;
+        this.appendWaiters.delete(wake);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(!this.closed);
+      };
+      this.appendWaiters.add(wake);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private wakeAppendWaiters(): void {
+    for (const wake of [...this.appendWaiters]) wake();
   }
 
   /** Number of segments. */
@@ -506,6 +580,7 @@ export class Log {
     }
     if (this.hwFollowsEnd) this.hw = this.nextOffset;
     this.epochCache.flush();
+    if (done.length > 0) this.wakeAppendWaiters();
     if (this.nextOffset - this.recoveryPointOffset >= this.config.flushMessages || now - this.lastFlushMs >= this.config.flushMs) {
       try {
         await this.flushSegments(this.nextOffset);
@@ -610,13 +685,12 @@ export class Log {
   }
 
   private writeRecoveryCheckpoint(): void {
-    writeOffsetCheckpoint(path.join(this.dir, RECOVERY_POINT_CHECKPOINT_FILE), new Map([[this.checkpointKey, this.recoveryPointOffset]]));
+    this.checkpoints.write(RECOVERY_POINT_CHECKPOINT_FILE, this.recoveryPointOffset);
   }
 
   private writeLogStartCheckpoint(): void {
     // Kafka lists only logs whose start is above their first segment's base.
-    const entries = this.startOffset > this.segments[0].baseOffset ? new Map([[this.checkpointKey, this.startOffset]]) : new Map<string, number>();
-    writeOffsetCheckpoint(path.join(this.dir, LOG_START_OFFSET_CHECKPOINT_FILE), entries);
+    this.checkpoints.write(LOG_START_OFFSET_CHECKPOINT_FILE, this.startOffset > this.segments[0].baseOffset ? this.startOffset : undefined);
   }
 
   // ---------------------------------------------------------------- reads
@@ -959,13 +1033,13 @@ export class Log {
         void this.deleteDueFiles();
       },
       backgroundSettled: () => this.background,
-      readCheckpoint: () => readCheckpointValue(path.join(this.dir, CLEANER_OFFSET_CHECKPOINT_FILE), this.checkpointKey),
+      readCheckpoint: () => this.checkpoints.read(CLEANER_OFFSET_CHECKPOINT_FILE),
       writeCheckpoint: (offset) => this.writeCleanerCheckpoint(offset),
     };
   }
 
   private writeCleanerCheckpoint(offset: number): void {
-    writeOffsetCheckpoint(path.join(this.dir, CLEANER_OFFSET_CHECKPOINT_FILE), new Map([[this.checkpointKey, offset]]));
+    this.checkpoints.write(CLEANER_OFFSET_CHECKPOINT_FILE, offset);
   }
 
   /**
@@ -975,8 +1049,7 @@ export class Log {
    */
   private onTruncationForCleaner(): void {
     this.truncations++;
-    const file = path.join(this.dir, CLEANER_OFFSET_CHECKPOINT_FILE);
-    const current = readCheckpointValue(file, this.checkpointKey);
+    const current = this.checkpoints.read(CLEANER_OFFSET_CHECKPOINT_FILE);
     if (current !== undefined && current > this.active.baseOffset) this.writeCleanerCheckpoint(this.active.baseOffset);
   }
 
@@ -1109,8 +1182,9 @@ export class Log {
       this.writeRecoveryCheckpoint();
       this.writeLogStartCheckpoint();
       this.epochCache.flush();
-      writeFileAtomicSync(path.join(this.dir, CLEAN_SHUTDOWN_FILE), JSON.stringify({ version: 0, brokerEpoch: -1 }));
-      this.lock.release();
+      this.checkpoints.markCleanShutdown();
+      this.lock?.release();
+      this.wakeAppendWaiters();
       if (this.backgroundError !== null) throw this.backgroundError;
     });
   }

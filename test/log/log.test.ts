@@ -413,3 +413,49 @@ describe('Kafka compatibility', () => {
     expect(fs.readFileSync(path.join(dir, 'leader-epoch-checkpoint'), 'utf8')).toBe('0\n1\n0 0\n');
   });
 });
+
+describe('hooks for a data-directory manager', () => {
+  it('waitForAppend resolves on the append that passes the offset, false on close or abort', async () => {
+    const log = await openLog(tmp(), { clock });
+    await log.append([{ value: 'a' }]);
+    expect(await log.waitForAppend(0)).toBe(true);
+    let woke: boolean | null = null;
+    const waiting = log.waitForAppend(1).then((v) => (woke = v));
+    await new Promise((r) => setImmediate(r));
+    expect(woke).toBeNull();
+    await log.append([{ value: 'b' }]);
+    await waiting;
+    expect(woke).toBe(true);
+    const ac = new AbortController();
+    const aborted = log.waitForAppend(5, ac.signal);
+    ac.abort();
+    expect(await aborted).toBe(false);
+    const closing = log.waitForAppend(5);
+    await log.close();
+    open.pop();
+    expect(await closing).toBe(false);
+  });
+
+  it('keeps checkpoints where the caller says and takes no lock when told not to', async () => {
+    const dir = tmp();
+    const files = new Map<string, number | undefined>();
+    let clean = false;
+    const checkpoints = {
+      read: (f: string) => files.get(f),
+      write: (f: string, v: number | undefined) => void files.set(f, v),
+      takeCleanShutdown: () => clean,
+      markCleanShutdown: () => void (clean = true),
+    };
+    const log = await openLog(dir, { clock, checkpoints, lock: false });
+    await log.append([{ value: 'a' }, { value: 'b' }]);
+    await log.flush();
+    expect(files.get('recovery-point-offset-checkpoint')).toBe(2);
+    await log.close();
+    open.pop();
+    expect(clean).toBe(true);
+    expect(fs.readdirSync(dir).filter((f) => !/^\d{20}\./.test(f)).sort()).toEqual(['leader-epoch-checkpoint']);
+    const again = await openLog(dir, { clock, checkpoints, lock: false });
+    expect(again.loadReport.cleanShutdown).toBe(true);
+    expect(again.logEndOffset).toBe(2);
+  });
+});
