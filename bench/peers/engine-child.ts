@@ -2,7 +2,9 @@
  * One engine in its own process: `node --import tsx bench/peers/engine-child.ts <engine>
  * <workload json>` (see `matrix.ts` for the workload). For each cell, in a fresh directory:
  *
- * 1. append every record, one awaited commit per batch (timed as a whole);
+ * 0. warm-up (untimed): `warmupRecords` of every cell shape into a scratch directory;
+ * 1. append every record, one commit per batch, each awaited before the next — or, for seglog's
+ *    pipelined variants, up to `inFlight` outstanding (timed as a whole);
  * 2. close (untimed), bytes on disk (st_blocks × 512 of every file in the directory);
  * 3. reads (page-cache cells): reopen until record 0 is read back (timed), scan every record
  *    in index order (timed, count and bytes checked), `randomReads` seeded random reads by
@@ -41,15 +43,27 @@ function diskBytes(dir: string): number {
   return total;
 }
 
-/** Appends every batch of the cell; returns the wall time. */
-async function appendAll(h: EngineHandle, cell: CellSpec): Promise<number> {
+/**
+ * Appends every batch of the cell; returns the wall time. With `inFlight` > 1 up to that many
+ * appends are outstanding (a sliding window, awaited oldest first), and the time ends when the
+ * last one is acknowledged.
+ */
+async function appendAll(h: EngineHandle, cell: CellSpec, inFlight: number): Promise<number> {
   const pool = buildPool(cell.valueBytes, cell.batch);
   const batches = cell.records / cell.batch;
+  const window: Promise<unknown>[] = [];
   const t0 = now();
   for (let b = 0; b < batches; b++) {
     const r = h.append(pool[b % pool.length], b * cell.batch);
-    if (r !== undefined) await r;
+    if (r === undefined) continue;
+    if (inFlight <= 1) {
+      await r;
+      continue;
+    }
+    window.push(r);
+    if (window.length >= inFlight) await window.shift();
   }
+  await Promise.all(window);
   return now() - t0;
 }
 
@@ -90,6 +104,30 @@ async function readPhases(engine: EngineAdapter, dir: string, options: OpenOptio
   }
 }
 
+/**
+ * Untimed warm-up: the first cells of a child would otherwise pay for JIT compilation, codec
+ * module loading and thread-pool start-up that later cells do not. Appends `records` of every
+ * page-cache cell shape into a scratch directory, then removes it.
+ */
+async function warmUp(name: EngineName, engine: EngineAdapter, parent: string, workload: Workload): Promise<void> {
+  if (workload.warmupRecords <= 0) return;
+  const shapes = new Map(workload.cells.filter((c) => !c.durable).map((c) => [`${c.valueBytes}/${c.batch}`, c]));
+  for (const cell of shapes.values()) {
+    const records = Math.max(cell.batch, Math.floor(Math.min(cell.records, workload.warmupRecords) / cell.batch) * cell.batch);
+    const dir = fs.mkdtempSync(path.join(parent, `${name}-warmup-`));
+    try {
+      const h = await engine.open(dir, { durable: false, compression: workload.compression, entryBytes: KEY_BYTES + cell.valueBytes });
+      try {
+        await appendAll(h, { ...cell, records }, workload.inFlight);
+      } finally {
+        await h.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
 /** Runs one cell in a fresh directory under `parent`. */
 async function runCell(name: EngineName, engine: EngineAdapter, parent: string, workload: Workload, cell: CellSpec): Promise<CellResult> {
   const dir = fs.mkdtempSync(path.join(parent, `${name}-`));
@@ -100,7 +138,7 @@ async function runCell(name: EngineName, engine: EngineAdapter, parent: string, 
     collect();
     let appendNs: number;
     try {
-      appendNs = await appendAll(h, cell);
+      appendNs = await appendAll(h, cell, workload.inFlight);
     } finally {
       await h.close();
     }
@@ -121,6 +159,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const engine = ENGINES[name as EngineName];
   fs.mkdirSync(workload.dir, { recursive: true });
   const results: CellResult[] = [];
+  await warmUp(name as EngineName, engine, workload.dir, workload);
   for (const cell of workload.cells) results.push(await runCell(name as EngineName, engine, workload.dir, workload, cell));
   process.stdout.write(`RESULT ${JSON.stringify(results)}\n`);
 }

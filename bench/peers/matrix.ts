@@ -42,6 +42,15 @@ export interface PeersMatrix {
   rounds: number;
   /** Child processes run at once (1 for measurements; the smoke test uses more). */
   concurrency: number;
+  /**
+   * Appends seglog keeps in flight in its pipelined variants (0: none run). A Kafka producer
+   * pipelines the same way (max.in.flight.requests); the log's group commit writes (and, when
+   * durable, fsyncs) every append made while the previous group was on disk in one go. The
+   * peers' rows are awaited commits only: their APIs commit one transaction or batch per call.
+   */
+  pipelineWindow: number;
+  /** Before its cells, a child appends this many records of every cell shape into a scratch directory (untimed): JIT, codec and thread-pool warm-up. */
+  warmupRecords: number;
 }
 
 /** The full matrix (`npm run bench:full`): the issue's sizes. */
@@ -59,6 +68,8 @@ export const FULL: PeersMatrix = {
   randomReads: 20_000,
   rounds: 3,
   concurrency: 1,
+  pipelineWindow: 32,
+  warmupRecords: 20_000,
 };
 
 /** `npm run bench` (default mode): a tenth of the full sizes, batch-of-1 cells capped. */
@@ -85,13 +96,16 @@ export const QUICK: PeersMatrix = {
   durableMaxBatches: 100,
   randomReads: 1000,
   rounds: 2,
+  warmupRecords: 5000,
 };
 
 /** One variant of an engine: what one child process runs. */
 export interface Variant {
   engine: EngineName;
   compression: SeglogCompression;
-  /** Label in tables: the engine, plus the codec for seglog (e.g. `seglog lz4`). */
+  /** Appends in flight (seglog's pipelined variants); 1 = each append awaited before the next. */
+  inFlight: number;
+  /** Label in tables: the engine, plus the codec for seglog (e.g. `seglog lz4`) and the window (`seglog ×32 in flight`). */
   label: string;
 }
 
@@ -110,6 +124,10 @@ export interface CellSpec {
 /** What `engine-child.ts` receives as its JSON argument. */
 export interface Workload {
   compression: SeglogCompression;
+  /** Appends in flight (1: each awaited before the next). */
+  inFlight: number;
+  /** Untimed warm-up records per cell shape, before the first cell. */
+  warmupRecords: number;
   cells: CellSpec[];
   randomReads: number;
   /** Parent directory for the cells' data directories (removed by the child). */
@@ -145,20 +163,26 @@ export function cellsFor(m: PeersMatrix, variant: Variant): CellSpec[] {
       for (const batch of m.batchSizes) {
         const cap = (durable ? m.durableMaxBatches : m.maxBatches) * batch;
         const records = Math.max(batch, Math.floor(Math.min(shape.records, cap) / batch) * batch);
-        cells.push({ valueBytes: shape.valueBytes, batch, records, durable, reads: !durable });
+        // A pipelined variant stores the same bytes as the awaited one: its reads would repeat them.
+        cells.push({ valueBytes: shape.valueBytes, batch, records, durable, reads: !durable && variant.inFlight === 1 });
       }
     }
   }
   return cells;
 }
 
-/** The variants of a matrix: every engine, seglog once per codec. */
+/** The variants of a matrix: every engine, seglog once per codec, and seglog pipelined (none and lz4) when `pipelineWindow` > 1. */
 export function variantsOf(m: PeersMatrix): Variant[] {
-  return m.engines.flatMap((engine): Variant[] =>
-    engine === 'seglog'
-      ? m.compressions.map((compression) => ({ engine, compression, label: compression === 'none' ? 'seglog' : `seglog ${compression}` }))
-      : [{ engine, compression: 'none', label: engine }],
-  );
+  return m.engines.flatMap((engine): Variant[] => {
+    if (engine !== 'seglog') return [{ engine, compression: 'none', inFlight: 1, label: engine }];
+    const awaited = m.compressions.map((compression): Variant => ({ engine, compression, inFlight: 1, label: compression === 'none' ? 'seglog' : `seglog ${compression}` }));
+    if (m.pipelineWindow <= 1) return awaited;
+    const w = m.pipelineWindow;
+    const piped = m.compressions
+      .filter((c) => c !== 'zstd')
+      .map((compression): Variant => ({ engine, compression, inFlight: w, label: `${compression === 'none' ? 'seglog' : `seglog ${compression}`} ×${w} in flight` }));
+    return [...awaited, ...piped];
+  });
 }
 
 /** A cell's key in results: `100 B×1000 durable`. */

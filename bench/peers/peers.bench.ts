@@ -92,7 +92,7 @@ export async function run(options: PeersRunOptions = {}): Promise<BenchRow[]> {
         if (failures.has(variant.label)) return;
         const t0 = performance.now();
         try {
-          const results = await runChild(variant, { compression: variant.compression, cells: cellsFor(m, variant), randomReads: m.randomReads, dir: path.join(dir, `${variant.label.replace(/ /g, '-')}-${round}`) });
+          const results = await runChild(variant, { compression: variant.compression, inFlight: variant.inFlight, warmupRecords: m.warmupRecords, cells: cellsFor(m, variant), randomReads: m.randomReads, dir: path.join(dir, `${variant.label.replace(/ /g, '-')}-${round}`) });
           for (const r of results) {
             const cells = collected.get(variant.label)!.cells;
             const key = cellKey(r.cell);

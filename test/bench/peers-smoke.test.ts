@@ -43,6 +43,10 @@ describe('peers bench (tiny configuration)', () => {
       expect(sections.size, engine).toBe(7);
     }
     expect(rows.filter((r) => r.params.variant === 'seglog zstd').length).toBeGreaterThan(0);
+    // The pipelined variant appends (page cache and durable) and reads nothing; its bytes on disk are measured.
+    const piped = rows.filter((r) => r.params.variant === 'seglog ×32 in flight').map((r) => r.section);
+    expect(piped.some((t) => t.startsWith('Append, durable'))).toBe(true);
+    expect(piped.some((t) => t.startsWith('Sequential read'))).toBe(false);
     for (const row of rows) {
       for (const [key, value] of Object.entries(row.metrics)) {
         if (typeof value !== 'number') continue;
