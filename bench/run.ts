@@ -3,9 +3,11 @@
  * tables, and writes them to `bench/results/<layer>.json` (one file per top folder: records, …).
  * A suite's entry in that file is replaced when the suite runs again; the others stay.
  *
- * Usage: `npm run bench [-- [--quick] [filter…]]`
+ * Usage: `npm run bench [-- [--quick | --full] [filter…]]`
  * - `--quick` (or SEGLOG_BENCH_QUICK=1): ~50 ms per task, for smoke runs; the default mode
  *   measures each task for ~0.5 s after a 0.1 s warmup.
+ * - `--full` (`npm run bench:full`, or SEGLOG_BENCH_FULL=1): the peers suite at the issue's
+ *   sizes (1M × 100 B, 100k × 1 KiB); the other suites run as in the default mode.
  * - `filter`: run only modules whose path (e.g. `records/codecs`) contains one of the words.
  *
  * Each module exports `run(options): Promise<BenchRow[]>` and its declared parameter `matrix`.
@@ -45,7 +47,7 @@ async function load(suite: string): Promise<BenchModule> {
 /** One suite's entry in a results file: how and where it ran, and its rows. */
 interface SuiteResult {
   generatedAt: string;
-  mode: 'quick' | 'default';
+  mode: 'quick' | 'default' | 'full';
   machine: string;
   loadAverage1m: { start: number; end: number };
   settings: Settings;
@@ -79,6 +81,7 @@ function writeJson(file: string, data: unknown): void {
 /** Runs the selected suites, prints their tables and writes the results files. */
 async function main(argv: readonly string[]): Promise<void> {
   const quick = argv.includes('--quick') || process.env.SEGLOG_BENCH_QUICK === '1';
+  const mode = quick ? 'quick' : argv.includes('--full') || process.env.SEGLOG_BENCH_FULL === '1' ? 'full' : 'default';
   const filters = argv.filter((a) => !a.startsWith('--'));
   const suites = findSuites().filter((s) => filters.length === 0 || filters.some((f) => s.includes(f)));
   if (suites.length === 0) throw new Error(`no bench module matches ${filters.join(', ')}`);
@@ -87,7 +90,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const machine = `node ${process.version}, ${os.platform()} ${os.arch()}, ${os.cpus().length}× ${cpu}`;
   if (globalThis.gc === undefined) log('note: run with node --expose-gc (npm run bench does) to collect garbage between tasks');
   // Other processes skew every figure on a 2-core machine: record the load each suite saw.
-  log(`seglog bench (${quick ? 'quick' : 'default'} mode) on ${machine}, load ${os.loadavg()[0].toFixed(2)}`);
+  log(`seglog bench (${mode} mode) on ${machine}, load ${os.loadavg()[0].toFixed(2)}`);
 
   const byLayer = new Map<string, Record<string, SuiteResult>>();
   const started = performance.now();
@@ -105,7 +108,7 @@ async function main(argv: readonly string[]): Promise<void> {
     const entry = byLayer.get(layer) ?? {};
     entry[suite] = {
       generatedAt: new Date().toISOString(),
-      mode: quick ? 'quick' : 'default',
+      mode,
       machine,
       loadAverage1m: { start: loadStart, end: os.loadavg()[0] },
       settings: settingsFor({ quick }),
