@@ -23,6 +23,7 @@
  * have); after 3 the log already reads the outputs, and the loader completes the rest at the
  * next open.
  */
+import fs from 'node:fs';
 import { assert } from '../assert.js';
 import { fsyncDirectory } from '../log/checkpoint.js';
 import { CLEANED_FILE_SUFFIX, SWAP_FILE_SUFFIX } from '../log/loader.js';
@@ -70,12 +71,14 @@ export function swapSegments(host: CleanerHost, sources: readonly LogSegment[], 
   return true;
 }
 
-/** Renames a segment's `.log`, `.index` and `.timeindex` from one suffix to another, `.log` first (Kafka's order). */
+/** Renames a segment's `.log`, `.index`, `.timeindex` and `.txnindex` (when it has one) from one suffix to another, `.log` first (Kafka's order). */
 function renameSegmentFiles(seg: LogSegment, from: string, to: string, onFile: (file: string) => void): void {
-  for (const f of [seg.log, seg.offsetIndex, seg.timeIndex]) {
+  for (const f of [seg.log, seg.offsetIndex, seg.timeIndex, seg.txnIndex]) {
     assert(f.file.endsWith(from), `${f.file} ends with ${from}`);
     const target = f.file.slice(0, f.file.length - from.length) + to;
+    // A transaction index exists only once it has an entry; without a file only its name moves.
+    const exists = f !== seg.txnIndex || fs.existsSync(f.file);
     f.renameTo(target);
-    onFile(target);
+    if (exists) onFile(target);
   }
 }

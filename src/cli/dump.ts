@@ -1,6 +1,8 @@
 /**
  * `seglog dump`: prints the batches (and with deep iteration, the records) of `.log` files,
- * like Kafka's kafka-dump-log.
+ * like Kafka's kafka-dump-log, and the entries of producer-state `.snapshot` files and
+ * aborted-transaction `.txnindex` files. The file kind is chosen by the last suffix, as Kafka's
+ * tool does; anything that is not `.snapshot` or `.txnindex` is read as a `.log`.
  *
  * `--json` prints the canonical dump (one JSON object per line; see the project's dump-format
  * reference): batch lines, then record lines for each batch's records, control records
@@ -8,13 +10,46 @@
  * output, never thrown; records of such a batch are still decoded when they can be. Problems
  * that stop a file (corrupt framing, a partial batch at the end) go to stderr, so stdout stays
  * the canonical dump.
+ *
+ * `.snapshot` files. Text: one line per producer after the `Dumping` line, exactly as in the
+ * Kafka dump of the 2.7.1 fixture (expected/indexes-checkpoints-snapshots.kafka-java.txt, made
+ * with Kafka's ProducerStateManager.readSnapshot; kafka-dump-log itself prints the batch metadata
+ * in a longer form) —
+ * `producerId: 4001 producerEpoch: 0 coordinatorEpoch: -1 currentTxnFirstOffset: OptionalLong.empty
+ * lastTimestamp: 1670068129797 firstSeq: 9 lastSeq: 11 lastDataOffset: 11` (one line; an open
+ * transaction prints `OptionalLong[<offset>]`; a producer without batch metadata prints −1 for
+ * the last three, which are ProducerStateEntry's firstSeq/lastSeq/lastDataOffset). An empty
+ * snapshot prints nothing after `Dumping`. A corrupt snapshot (bad CRC, version, length) prints
+ * its reason on stderr and fails the file, as Kafka prints its CorruptSnapshotException.
+ * JSON (the dump-format reference defines no snapshot line, so this shape is seglog's), one
+ * object per producer in file order:
+ *
+ *     {"t":"producer","producerId":4001,"producerEpoch":0,"coordinatorEpoch":-1,
+ *      "currentTxnFirstOffset":null,"lastTimestamp":1670068129797,
+ *      "firstSeq":9,"lastSeq":11,"lastDataOffset":11,"offsetDelta":2}
+ *
+ * with `currentTxnFirstOffset` a number when a transaction is open, and −1, −1, −1, 0 for the
+ * last four when the producer has no batch metadata.
+ *
+ * `.txnindex` files. Text: Kafka's DumpLogSegments line per entry,
+ * `version: 0 producerId: 4242 firstOffset: 150 lastOffset: 160 lastStableOffset: 161`, where
+ * version is the byte Kafka reads (the high byte of the int16). JSON, one object per entry:
+ *
+ *     {"t":"aborted-txn","version":0,"producerId":4242,"firstOffset":150,"lastOffset":160,
+ *      "lastStableOffset":161}
+ *
+ * A torn entry at the end is reported on stderr (not an error, like a partial batch); an entry
+ * Kafka would refuse (version byte > 0) or an int64 beyond 2^53 stops the file with an error.
  */
 import fs from 'node:fs';
 import { SeglogError } from '../errors.js';
+import { decodeProducerSnapshot, type ProducerSnapshotEntry } from '../log/producer-snapshot.js';
+import { fromSnapshotEntry } from '../log/producer-state.js';
 import { RecordBatch } from '../records/batch.js';
 import { LegacyBatch } from '../records/legacy.js';
 import type { LogRecord } from '../records/types.js';
 import { BatchWalker } from '../records/walker.js';
+import { ABORTED_TXN_SIZE, abortedTxnVersion, decodeAbortedTxn, type AbortedTxn } from '../segment/txn-index.js';
 
 /** Options of the dump command. */
 export interface DumpOptions {
@@ -141,6 +176,87 @@ function dumpBatch(position: number, batch: RecordBatch | LegacyBatch, json: boo
   }
 }
 
+/**
+ * Dumps a producer-state `.snapshot` file's bytes (format in the header of this file). Returns
+ * false when the snapshot is corrupt or holds a value seglog cannot represent.
+ */
+export function dumpProducerSnapshot(buf: Buffer, file: string, options: DumpOptions, sink: DumpSink): boolean {
+  const json = options.json === true;
+  if (!json) sink.out(`Dumping ${file}`);
+  let raw: ProducerSnapshotEntry[];
+  try {
+    raw = decodeProducerSnapshot(buf);
+  } catch (err) {
+    if (!(err instanceof SeglogError)) throw err;
+    sink.err(`${file}: ${err.code}: ${err.message}`);
+    return false;
+  }
+  for (const r of raw) {
+    const e = fromSnapshotEntry(r);
+    if (json) {
+      sink.out(
+        JSON.stringify({
+          t: 'producer',
+          producerId: e.producerId,
+          producerEpoch: e.producerEpoch,
+          coordinatorEpoch: e.coordinatorEpoch,
+          currentTxnFirstOffset: e.currentTxnFirstOffset,
+          lastTimestamp: e.lastTimestamp,
+          firstSeq: e.firstSeq,
+          lastSeq: e.lastSeq,
+          lastDataOffset: e.lastDataOffset,
+          offsetDelta: e.lastOffsetDelta,
+        }),
+      );
+    } else {
+      const txn = e.currentTxnFirstOffset === null ? 'OptionalLong.empty' : `OptionalLong[${e.currentTxnFirstOffset}]`;
+      sink.out(
+        `producerId: ${e.producerId} producerEpoch: ${e.producerEpoch} coordinatorEpoch: ${e.coordinatorEpoch} ` +
+          `currentTxnFirstOffset: ${txn} lastTimestamp: ${e.lastTimestamp} ` +
+          `firstSeq: ${e.firstSeq} lastSeq: ${e.lastSeq} lastDataOffset: ${e.lastDataOffset}`,
+      );
+    }
+  }
+  return true;
+}
+
+/**
+ * Dumps an aborted-transaction `.txnindex` file's bytes (format in the header of this file).
+ * Returns false when an entry cannot be read; the entries before it are printed.
+ */
+export function dumpTxnIndex(buf: Buffer, file: string, options: DumpOptions, sink: DumpSink): boolean {
+  const json = options.json === true;
+  if (!json) sink.out(`Dumping ${file}`);
+  const whole = Math.floor(buf.length / ABORTED_TXN_SIZE);
+  for (let i = 0; i < whole; i++) {
+    const at = i * ABORTED_TXN_SIZE;
+    let t: AbortedTxn;
+    try {
+      t = decodeAbortedTxn(buf, at);
+    } catch (err) {
+      if (!(err instanceof SeglogError)) throw err;
+      sink.err(`${file}: stopped at position ${at}: ${err.code}: ${err.message}`);
+      return false;
+    }
+    const version = abortedTxnVersion(buf, at);
+    sink.out(
+      json
+        ? JSON.stringify({ t: 'aborted-txn', version, producerId: t.producerId, firstOffset: t.firstOffset, lastOffset: t.lastOffset, lastStableOffset: t.lastStableOffset })
+        : `version: ${version} producerId: ${t.producerId} firstOffset: ${t.firstOffset} lastOffset: ${t.lastOffset} lastStableOffset: ${t.lastStableOffset}`,
+    );
+  }
+  const tail = buf.length - whole * ABORTED_TXN_SIZE;
+  if (tail > 0) sink.err(`${file}: found ${tail} invalid bytes at the end (a partial entry) after position ${whole * ABORTED_TXN_SIZE}`);
+  return true;
+}
+
+/** Which dumper a file goes to, by its last suffix. */
+function dumperFor(file: string): typeof dumpBuffer {
+  if (file.endsWith('.snapshot')) return dumpProducerSnapshot;
+  if (file.endsWith('.txnindex')) return dumpTxnIndex;
+  return dumpBuffer;
+}
+
 /** Dumps each file in turn; returns the process exit code (0 ok, 1 when any file failed). */
 export function dumpFiles(files: readonly string[], options: DumpOptions, sink: DumpSink): number {
   let code = 0;
@@ -153,7 +269,7 @@ export function dumpFiles(files: readonly string[], options: DumpOptions, sink: 
       code = 1;
       continue;
     }
-    if (!dumpBuffer(buf, file, options, sink)) code = 1;
+    if (!dumperFor(file)(buf, file, options, sink)) code = 1;
   }
   return code;
 }

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ioError } from '../errors.js';
 import type { RecordBatch } from '../records/batch.js';
-import { LogSegment, offsetFromFileName, type SegmentConfig, DELETED_FILE_SUFFIX, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX, TXN_INDEX_FILE_SUFFIX } from '../segment/segment.js';
+import { LogSegment, offsetFromFileName, type SegmentConfig, type SegmentRecovery, DELETED_FILE_SUFFIX, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX, TXN_INDEX_FILE_SUFFIX } from '../segment/segment.js';
 
 /** Suffix of cleaner output not yet swapped in. */
 export const CLEANED_FILE_SUFFIX = '.cleaned';
@@ -69,6 +69,23 @@ export interface LoadParams {
   rollJitterMs: () => number;
   /** Sees every batch recovery validates (leader-epoch assignment). */
   onRecoveredBatch?: (batch: RecordBatch) => void;
+  /**
+   * Called before a segment is recovered, with the segments before it: returns what to do with
+   * each of its valid batches (the log replays producer state and rebuilds the segment's
+   * `.txnindex`) and after its last one.
+   */
+  onRecoverSegment?: (segment: LogSegment, earlier: readonly LogSegment[]) => { onBatch(batch: RecordBatch): void; done(): void };
+}
+
+/** Recovers one segment, feeding its batches to the load's hooks. */
+function recoverSegment(params: LoadParams, seg: LogSegment, earlier: readonly LogSegment[]): SegmentRecovery {
+  const hook = params.onRecoverSegment?.(seg, earlier);
+  const r = seg.recover((batch) => {
+    params.onRecoveredBatch?.(batch);
+    hook?.onBatch(batch);
+  });
+  hook?.done();
+  return r;
 }
 
 function unlink(file: string): void {
@@ -162,7 +179,7 @@ export function loadLog(params: LoadParams): LoadedLog {
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i];
     if (!fs.existsSync(seg.offsetIndex.file)) {
-      const r = seg.recover((batch) => params.onRecoveredBatch?.(batch));
+      const r = recoverSegment(params, seg, segments.slice(0, i));
       report.truncatedBytes += r.truncatedBytes;
       recovered.add(seg);
       if (r.truncatedBytes > 0 && i < segments.length - 1) {
@@ -181,7 +198,7 @@ export function loadLog(params: LoadParams): LoadedLog {
     for (let i = 0; i < segments.length; i++) if (segments[i].baseOffset <= params.recoveryPoint) from = i;
     for (let i = from; i < segments.length; i++) {
       const seg = segments[i];
-      const r = seg.recover((batch) => params.onRecoveredBatch?.(batch));
+      const r = recoverSegment(params, seg, segments.slice(0, i));
       recovered.add(seg);
       report.truncatedBytes += r.truncatedBytes;
       if (r.truncatedBytes > 0 && i < segments.length - 1) {

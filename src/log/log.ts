@@ -38,6 +38,10 @@ import { loadLog, type LoadReport } from './loader.js';
 import { DirectoryLock } from './lock.js';
 import { decideRetention } from './retention.js';
 import { LogSlice } from './slice.js';
+import { ProducerStateManager, producerBatchInfo, rebuildProducerState, lastStableOffsetOfLog, type AppendOrigin, type AppliedAppend, DEFAULT_PRODUCER_ID_EXPIRATION_MS } from './producer-state.js';
+import { AbortedTransactionFilter, abortedTransactionsIn, producerStateSegments, type IsolationLevel } from './transactions.js';
+import { buildEndTransactionMarker } from '../records/control.js';
+import type { AbortedTxn } from '../segment/txn-index.js';
 
 /** The clean-shutdown marker's name (Kafka's). */
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
@@ -71,6 +75,25 @@ export interface LogOptions {
   checkpoints?: LogCheckpoints;
   /** Take the partition directory's `.lock` (default true); false when a manager holds its data directory's lock. */
   lock?: boolean;
+  /**
+   * `producer.id.expiration.ms` (Kafka's broker setting): a producer with no open transaction is
+   * forgotten this long after its last append. Default one day.
+   */
+  producerIdExpirationMs?: number;
+  /** `producer.id.expiration.check.interval.ms`: how often maintenance expires producers. Default 10 minutes. */
+  producerIdExpirationCheckIntervalMs?: number;
+}
+
+/** An idempotent (or transactional) producer's identity on an append (Kafka's producer fields of a batch). */
+export interface ProducerIdentity {
+  /** The producer id (≥ 0). */
+  producerId: number;
+  /** The producer epoch (0..32767). */
+  producerEpoch: number;
+  /** The sequence number of the first record; the next append continues at baseSequence + records. */
+  baseSequence: number;
+  /** Part of a transaction: it stays invisible to read_committed readers until {@link Log.endTransaction} commits it. */
+  transactional?: boolean;
 }
 
 /** One of the checkpoint files a log has an entry in (Kafka's names). */
@@ -115,6 +138,12 @@ export interface AppendOptions {
   compression?: CompressionName;
   /** Codec level. */
   compressionLevel?: number;
+  /**
+   * Write the batch as this producer's: the log checks the epoch and sequence (Kafka's
+   * idempotence) and answers a retry of one of the producer's last five batches with the
+   * original offsets instead of writing it again.
+   */
+  producer?: ProducerIdentity;
 }
 
 /** Where an append landed. */
@@ -129,6 +158,8 @@ export interface AppendResult {
   logAppendTime: number;
   /** The largest record timestamp (or the append time). */
   maxTimestamp: number;
+  /** True when the append was a retry of a batch already in the log: nothing was written, the offsets are the original's. */
+  duplicate?: boolean;
 }
 
 /** Options of {@link Log.read}. */
@@ -139,6 +170,12 @@ export interface ReadOptions {
   maxOffset?: number;
   /** Return the first batch even if it is larger than maxBytes (default true, as Kafka). */
   minOneMessage?: boolean;
+  /**
+   * `read_uncommitted` (default) reads up to the high watermark. `read_committed` reads up to
+   * the last stable offset, and the slice carries the aborted transactions of its range so that
+   * its record iteration skips their data (Kafka's isolation.level).
+   */
+  isolation?: IsolationLevel;
 }
 
 /** The answer of {@link Log.offsetForTimestamp}. */
@@ -161,9 +198,19 @@ export interface MaintenanceReport {
   cleaned: CleanReport | null;
 }
 
+/** An item of a group commit whose bytes were accepted, with what it did to the producer state. */
+interface Written {
+  item: Pending;
+  result: AppendResult;
+  /** The producer-state change, undone if the bytes cannot be written; null when it had none. */
+  applied: AppliedAppend | null;
+}
+
 /** One queued write. */
 interface Pending {
   batches: Promise<Buffer[]> | Buffer[];
+  /** Who wrote it: clients' batches are sequence-checked, the coordinator's are markers. */
+  origin: AppendOrigin;
   resolve: (r: AppendResult) => void;
   reject: (e: unknown) => void;
 }
@@ -192,7 +239,7 @@ export class Log {
   /** Until a broker sets the high watermark, it follows the log end (an embedded log has no replicas). */
   private hwFollowsEnd = true;
   /** Segments renamed `.deleted`, removed once file.delete.delay.ms has passed. */
-  private pendingDeletes: { segment: LogSegment; dueMs: number }[] = [];
+  private pendingDeletes: { segment: LogSegment; dueMs: number; files: string[] }[] = [];
   private maintenanceTimer: NodeJS.Timeout | null = null;
   private recoveryPointOffset: number;
   private lastFlushMs: number;
@@ -203,6 +250,10 @@ export class Log {
   private closed = false;
   private background: Promise<void> = Promise.resolve();
   private backgroundError: unknown = null;
+  /** Producer ids, sequences and open transactions, with their `.snapshot` files (Kafka's ProducerStateManager). */
+  private readonly producerState: ProducerStateManager;
+  private readonly producerExpirationCheckMs: number;
+  private lastProducerExpirationCheck: number;
 
   private constructor(dir: string, config: LogConfig, options: LogOptions, lock: DirectoryLock | null) {
     this.dir = dir;
@@ -221,17 +272,35 @@ export class Log {
     this.checkpoints = options.checkpoints ?? directoryCheckpoints(dir);
     const hadCleanShutdown = this.checkpoints.takeCleanShutdown();
     this.epochCache = LeaderEpochCache.load(dir);
+    const producerIdExpirationMs = options.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS;
+    this.producerExpirationCheckMs = options.producerIdExpirationCheckIntervalMs ?? 600_000;
+    const checkpointedStart = this.checkpoints.read(LOG_START_OFFSET_CHECKPOINT_FILE) ?? 0;
     const loaded = loadLog({
       dir,
       config: this.segmentConfig,
       hadCleanShutdown,
       recoveryPoint: this.checkpoints.read(RECOVERY_POINT_CHECKPOINT_FILE) ?? 0,
-      logStartOffset: this.checkpoints.read(LOG_START_OFFSET_CHECKPOINT_FILE) ?? 0,
+      logStartOffset: checkpointedStart,
       now: this.clock(),
       rollJitterMs: () => this.jitter(),
       onRecoveredBatch: (batch) => {
         // As Kafka: every batch with an epoch goes through assign, which keeps the cache's rules.
         if (batch.partitionLeaderEpoch >= 0) this.epochCache.assign(batch.partitionLeaderEpoch, batch.baseOffset);
+      },
+      onRecoverSegment: (segment, earlier) => {
+        // Kafka's recoverSegment: producer state as of the segment's base (from the latest
+        // snapshot at or below it, plus a replay), then each recovered batch applied to it and
+        // every abort written back into the segment's `.txnindex`; a snapshot at the end saves
+        // the next segment the replay.
+        const psm = new ProducerStateManager({ dir, producerIdExpirationMs });
+        rebuildProducerState(psm, producerStateSegments(earlier), { logStartOffset: checkpointedStart, lastOffset: segment.baseOffset, now: this.clock() });
+        return {
+          onBatch: (batch) => {
+            const aborted = psm.recoverBatch(batch);
+            if (aborted !== null) segment.txnIndex.append(aborted);
+          },
+          done: () => void psm.takeSnapshot(),
+        };
       },
     });
     this.segments = loaded.segments;
@@ -244,6 +313,18 @@ export class Log {
     this.epochCache.truncateFromEnd(this.nextOffset);
     this.epochCache.truncateFromStart(this.startOffset);
     this.epochCache.flush();
+    // Producer state up to the log end: the latest valid snapshot plus a replay of what follows
+    // it (none after a clean close, which snapshots at the log end).
+    this.producerState = new ProducerStateManager({ dir, producerIdExpirationMs });
+    this.producerState.removeStraySnapshots(this.segments.map((s) => s.baseOffset));
+    rebuildProducerState(this.producerState, producerStateSegments(this.segments), {
+      logStartOffset: checkpointedStart,
+      lastOffset: this.nextOffset,
+      now: this.clock(),
+      reloadFromCleanShutdown: hadCleanShutdown,
+    });
+    this.producerState.onHighWatermarkUpdated(this.hw);
+    this.lastProducerExpirationCheck = this.clock();
   }
 
   /**
@@ -296,12 +377,42 @@ export class Log {
     return this.hw;
   }
 
+  /**
+   * The last stable offset (Kafka's LSO): the first offset of the oldest transaction still open
+   * (or completed above the high watermark), or the high watermark when there is none.
+   * read_committed readers see the log only below it.
+   */
+  get lastStableOffset(): number {
+    return lastStableOffsetOfLog(this.producerState.firstUnstableOffset(), this.hw, this.startOffset);
+  }
+
+  /** The first offset of the oldest open transaction, or null when none is open. */
+  get firstUnstableOffset(): number | null {
+    return this.producerState.firstUnstableOffset();
+  }
+
+  /**
+   * The producers the log remembers (id → epoch, last sequence, last offset, open transaction
+   * start), for a broker answering InitProducerId or DescribeProducers.
+   */
+  producers(): { producerId: number; producerEpoch: number; lastSequence: number; lastOffset: number; lastTimestamp: number; coordinatorEpoch: number; currentTxnFirstOffset: number | null }[] {
+    return [...this.producerState.activeProducers().values()].map((e) => ({
+      producerId: e.producerId,
+      producerEpoch: e.producerEpoch,
+      lastSequence: e.lastSeq,
+      lastOffset: e.lastDataOffset,
+      lastTimestamp: e.lastTimestamp,
+      coordinatorEpoch: e.coordinatorEpoch,
+      currentTxnFirstOffset: e.currentTxnFirstOffset,
+    }));
+  }
+
   /** Sets the high watermark, clamped to [logStartOffset, logEndOffset] as Kafka does. */
   set highWatermark(offset: number) {
     if (!Number.isSafeInteger(offset)) throw invalidArgument(`highWatermark must be an integer, got ${offset}`);
     this.hwFollowsEnd = false;
     const before = this.hw;
-    this.hw = Math.min(Math.max(offset, this.startOffset), this.nextOffset);
+    this.setHighWatermarkInternal(Math.min(Math.max(offset, this.startOffset), this.nextOffset));
     if (this.hw > before) this.wakeAppendWaiters();
   }
 
@@ -376,17 +487,23 @@ export class Log {
       this.checkOpen();
       this.requireKeysIfCompacted(records);
       const compression = this.targetCompression(options.compression);
+      const producer = options.producer;
+      if (producer !== undefined) checkProducerIdentity(producer);
       const batchOptions = {
         compression,
         compressionLevel: options.compressionLevel ?? this.levelFor(compression),
         now: this.clock(),
         partitionLeaderEpoch: this.leaderEpoch,
+        producerId: producer?.producerId,
+        producerEpoch: producer?.producerEpoch,
+        baseSequence: producer?.baseSequence,
+        isTransactional: producer?.transactional === true,
       };
       encoded = compression === 'none' ? [buildBatchSync(records, batchOptions)] : buildBatch(records, batchOptions).then((b) => [b]);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.enqueue(encoded);
+    return this.enqueue(encoded, 'client');
   }
 
   /**
@@ -404,7 +521,29 @@ export class Log {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.enqueue(batches);
+    return this.enqueue(batches, 'client');
+  }
+
+  /**
+   * Writes a transaction marker (Kafka's WriteTxnMarkers, as a transaction coordinator does):
+   * a COMMIT or ABORT control batch for `producerId` that ends its open transaction. An abort
+   * is recorded in the active segment's `.txnindex`, so read_committed readers skip the
+   * transaction's data; either way the last stable offset moves past it. The marker carries the
+   * producer's epoch (a newer one fences older writers) and the coordinator epoch, which must
+   * not go backwards (COORDINATOR_FENCED). A marker for a producer with no open transaction is
+   * written all the same, as Kafka does.
+   */
+  endTransaction(producerId: number, producerEpoch: number, commit: boolean, coordinatorEpoch = 0): Promise<AppendResult> {
+    let marker: Buffer;
+    try {
+      this.checkOpen();
+      checkProducerIdentity({ producerId, producerEpoch, baseSequence: 0 });
+      if (!Number.isSafeInteger(coordinatorEpoch) || coordinatorEpoch < 0 || coordinatorEpoch > 0x7fffffff) throw invalidArgument(`coordinatorEpoch must be an int32 ≥ 0, got ${coordinatorEpoch}`);
+      marker = buildEndTransactionMarker({ type: commit ? 'COMMIT' : 'ABORT', producerId, producerEpoch, coordinatorEpoch, timestamp: this.clock(), partitionLeaderEpoch: this.leaderEpoch });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.enqueue([marker], 'coordinator');
   }
 
   private targetCompression(requested: CompressionName | undefined): CompressionName {
@@ -460,7 +599,7 @@ export class Log {
    * Appends made before the group starts (same tick, or while the previous group awaited an
    * fsync) are written together: that is the group commit.
    */
-  private enqueue(batches: Promise<Buffer[]> | Buffer[]): Promise<AppendResult> {
+  private enqueue(batches: Promise<Buffer[]> | Buffer[], origin: AppendOrigin): Promise<AppendResult> {
     return new Promise<AppendResult>((resolve, reject) => {
       let group = this.openGroup;
       if (group === null) {
@@ -469,7 +608,7 @@ export class Log {
         this.openGroup = g;
         this.chain = this.chain.then(() => this.drainGroup(g));
       }
-      group.push({ batches, resolve, reject });
+      group.push({ batches, origin, resolve, reject });
     });
   }
 
@@ -503,13 +642,16 @@ export class Log {
 
   private async writeGroup(items: Pending[]): Promise<void> {
     const now = this.clock();
-    const done: { item: Pending; result: AppendResult }[] = [];
+    const done: Written[] = [];
     let pending: SegmentAppend[] = [];
     let pendingBytes = 0;
-    let pendingItems: { item: Pending; result: AppendResult }[] = [];
+    let pendingItems: Written[] = [];
     const writePending = () => {
-      if (pending.length === 0) return;
-      this.active.append(pending);
+      if (pending.length === 0 && pendingItems.length === 0) return;
+      if (pending.length > 0) this.active.append(pending);
+      // The aborts these batches completed go to the segment they were written to (Kafka
+      // appends to the txnindex right after the log).
+      for (const w of pendingItems) for (const txn of w.applied?.abortedTxns ?? []) this.active.txnIndex.append(txn);
       done.push(...pendingItems);
       pending = [];
       pendingBytes = 0;
@@ -520,6 +662,7 @@ export class Log {
       try {
         const buffers = await item.batches;
         const results: SegmentAppend[] = [];
+        const withProducer: RecordBatch[] = [];
         let offset = this.nextOffset;
         let maxTimestamp = -1;
         let size = 0;
@@ -532,6 +675,7 @@ export class Log {
           if (this.config.messageTimestampType === 'LogAppendTime') batch.setMaxTimestamp('LogAppendTime', now);
           const last = offset + batch.lastOffsetDelta;
           results.push({ buffer: buf, lastOffset: last, maxTimestamp: batch.maxTimestamp });
+          if (batch.producerId >= 0) withProducer.push(batch);
           maxTimestamp = Math.max(maxTimestamp, batch.maxTimestamp);
           size += buf.length;
           offset = last + 1;
@@ -541,17 +685,35 @@ export class Log {
           // As Kafka: one produce request must fit in a segment, whatever its batches.
           throw new SeglogError(ErrorCode.RECORD_TOO_LARGE, `a set of ${buffers.length} batches (${size} bytes) exceeds segmentBytes (segment.bytes) ${this.config.segmentBytes}`);
         }
+        // Kafka's analyzeAndValidateProducerState: sequence, epoch and transaction checks
+        // against the state including this group's earlier appends (throws for a bad batch),
+        // and duplicate detection for client retries.
+        const analysis = withProducer.length > 0 ? this.producerState.analyze(withProducer.map(producerBatchInfo), item.origin) : null;
+        if (analysis?.duplicate != null) {
+          const dup = analysis.duplicate;
+          // Nothing is written; the retry learns where the original went, once the original
+          // (perhaps earlier in this very group) is written.
+          pendingItems.push({
+            item,
+            applied: null,
+            result: { firstOffset: dup.firstOffset, lastOffset: dup.lastOffset, recordCount: dup.lastOffset - dup.firstOffset + 1, logAppendTime: this.config.messageTimestampType === 'LogAppendTime' ? dup.timestamp : -1, maxTimestamp: dup.timestamp, duplicate: true },
+          });
+          continue;
+        }
         if (this.active.shouldRoll({ messagesSize: pendingBytes + size, maxTimestampInMessages: maxTimestamp, maxOffsetInMessages: lastOffset, now, maxSegmentMs: this.maxSegmentMs(), maxSegmentBytes: this.config.segmentBytes })) {
           // shouldRoll covers size, time, full indexes and relative-offset overflow.
           writePending();
           this.rollAt(startOffset, now);
         }
+        // Applied before the write, undone if the write fails (see failAll).
+        const applied = analysis === null ? null : this.producerState.applyAppend(analysis, offset);
         pending.push(...results);
         pendingBytes += size;
         if (this.epochCache.latestEpoch !== this.leaderEpoch) this.epochCache.assign(this.leaderEpoch, startOffset);
         this.nextOffset = offset;
         pendingItems.push({
           item,
+          applied,
           result: {
             firstOffset: startOffset,
             lastOffset,
@@ -578,7 +740,8 @@ export class Log {
       this.failAll(pendingItems, err);
       return;
     }
-    if (this.hwFollowsEnd) this.hw = this.nextOffset;
+    this.producerState.updateMapEndOffset(this.nextOffset);
+    if (this.hwFollowsEnd) this.setHighWatermarkInternal(this.nextOffset);
     this.epochCache.flush();
     if (done.length > 0) this.wakeAppendWaiters();
     if (this.nextOffset - this.recoveryPointOffset >= this.config.flushMessages || now - this.lastFlushMs >= this.config.flushMs) {
@@ -592,10 +755,21 @@ export class Log {
     for (const d of done) d.item.resolve(d.result);
   }
 
-  /** A write failed: the unwritten items are refused and the log end goes back to what is on disk. */
-  private failAll(unwritten: { item: Pending; result: AppendResult }[], err: unknown): void {
-    if (unwritten.length > 0) this.nextOffset = unwritten[0].result.firstOffset;
+  /**
+   * A write failed: the unwritten items are refused, their producer-state changes undone (latest
+   * first), and the log end goes back to what is on disk.
+   */
+  private failAll(unwritten: Written[], err: unknown): void {
+    for (let i = unwritten.length - 1; i >= 0; i--) unwritten[i].applied?.undo();
+    const firstWrite = unwritten.find((u) => u.applied !== null || u.result.duplicate !== true);
+    if (firstWrite !== undefined) this.nextOffset = firstWrite.result.firstOffset;
     for (const u of unwritten) u.item.reject(err);
+  }
+
+  /** Moves the high watermark (never past the log end) and tells the producer state, which then knows which completed transactions are replicated. */
+  private setHighWatermarkInternal(offset: number): void {
+    this.hw = offset;
+    this.producerState.onHighWatermarkUpdated(offset);
   }
 
   private checkSize(size: number): void {
@@ -628,6 +802,10 @@ export class Log {
     old.onBecomeInactiveSegment();
     const seg = LogSegment.create(this.dir, baseOffset, this.segmentConfig, { now, rollJitterMs: this.jitter() });
     this.segments.push(seg);
+    // Kafka snapshots the producer state at every roll, named for the new segment's base: a
+    // restart replays at most the active segment.
+    this.producerState.updateMapEndOffset(baseOffset);
+    this.producerState.takeSnapshot();
     // Kafka flushes the finished segment in the background and advances the recovery point.
     this.runInBackground(async () => {
       await old.flushAsync();
@@ -710,8 +888,9 @@ export class Log {
     if (!Number.isSafeInteger(offset) || offset < this.startOffset || offset > end) {
       throw new SeglogError(ErrorCode.OFFSET_OUT_OF_RANGE, `offset ${offset} is outside [${this.startOffset}, ${end}]`);
     }
-    const maxOffset = Math.min(options.maxOffset ?? end, end);
-    if (offset >= maxOffset) return LogSlice.empty(offset);
+    const committed = options.isolation === 'read_committed';
+    const maxOffset = Math.min(options.maxOffset ?? end, end, committed ? this.lastStableOffset : end);
+    if (offset >= maxOffset) return LogSlice.empty(offset, committed ? [] : null);
     const maxBytes = options.maxBytes ?? DEFAULT_READ_MAX_BYTES;
     const segs = this.segments;
     for (let i = this.segmentIndexFor(offset); i < segs.length; i++) {
@@ -725,9 +904,14 @@ export class Log {
         if (limit !== null) maxPosition = Math.min(maxPosition, limit.position);
       }
       const slice = seg.read(offset, maxBytes, maxPosition, options.minOneMessage ?? true);
-      if (slice !== null) return new LogSlice(seg.log, slice.position, slice.size, offset);
+      if (slice !== null) {
+        // Aborted transactions of [offset, maxOffset): a bound at or above the slice's end, as
+        // Kafka's fetch uses (an entry beyond the bytes read is harmless to the filter).
+        const aborted = committed ? abortedTransactionsIn(segs, i, offset, maxOffset) : null;
+        return new LogSlice(seg.log, slice.position, slice.size, offset, aborted);
+      }
     }
-    return LogSlice.empty(offset);
+    return LogSlice.empty(offset, committed ? [] : null);
   }
 
   /**
@@ -777,12 +961,23 @@ export class Log {
 
   /**
    * Like {@link records}, synchronously: decoded records from `fromOffset` to the log end,
-   * control records skipped, CRCs checked. Decompression happens in the calling thread.
+   * control records skipped, CRCs checked. Decompression happens in the calling thread. With
+   * `isolation: 'read_committed'` it stops at the last stable offset and skips aborted
+   * transactions' records.
    */
-  *recordsSync(fromOffset = this.startOffset): Generator<LogRecord, void, undefined> {
+  *recordsSync(fromOffset = this.startOffset, options: { isolation?: IsolationLevel } = {}): Generator<LogRecord, void, undefined> {
     const from = Math.max(fromOffset, this.startOffset);
+    let filter: AbortedTransactionFilter | null = null;
+    let stableEnd = Number.MAX_SAFE_INTEGER;
+    if (options.isolation === 'read_committed') {
+      stableEnd = this.lastStableOffset;
+      if (from >= stableEnd) return;
+      filter = new AbortedTransactionFilter(abortedTransactionsIn(this.segments, this.segmentIndexFor(from), from, stableEnd));
+    }
     // Fresh chunk buffers: the records handed out are views into them and may be kept.
     for (const batch of this.batches(from, { reuseBuffer: false })) {
+      if (batch.lastOffset >= stableEnd) return;
+      if (filter?.skip(batch) === true) continue;
       if (batch.isControl) continue;
       batch.ensureValid();
       for (const r of batch.records()) if (r.offset >= from) yield r;
@@ -792,16 +987,23 @@ export class Log {
   /**
    * Decoded records from `fromOffset` (default the log start) up to the log end as it is when
    * each chunk is read; control records are skipped and every batch's CRC is checked
-   * (INVALID_CRC on a damaged one). Reads 1 MiB at a time.
+   * (INVALID_CRC on a damaged one). Reads 1 MiB at a time. With `isolation: 'read_committed'`
+   * each read stops at the last stable offset and aborted transactions' records are skipped.
    */
-  async *records(fromOffset = this.startOffset): AsyncGenerator<LogRecord, void, undefined> {
+  async *records(fromOffset = this.startOffset, options: { isolation?: IsolationLevel } = {}): AsyncGenerator<LogRecord, void, undefined> {
     let offset = Math.max(fromOffset, this.startOffset);
     while (offset < this.nextOffset) {
-      const slice = this.read(offset);
+      const slice = this.read(offset, { isolation: options.isolation });
       if (slice.isEmpty) return;
       const bytes = slice.materialize();
+      const filter = slice.abortedTransactions === null ? null : new AbortedTransactionFilter(slice.abortedTransactions);
       let advanced = false;
       for (const batch of slice.batches(bytes)) {
+        if (filter?.skip(batch) === true) {
+          offset = Math.max(offset, batch.nextOffset);
+          advanced = true;
+          continue;
+        }
         if (!batch.isControl && batch.lastOffset >= offset) {
           batch.ensureValid(); // as Kafka's consumers check.crcs: a bad batch is INVALID_CRC, never garbage
           for (const r of await batch.recordsAsync()) if (r.offset >= offset) yield r;
@@ -869,9 +1071,10 @@ export class Log {
         continue;
       }
       const doomed = this.segments.splice(0, decision.count);
-      for (const seg of doomed) this.retireSegment(seg, now);
+      for (const seg of doomed) this.retireSegment(seg, now, true);
       deleted += doomed.length;
       this.startOffset = Math.max(this.startOffset, this.segments[0].baseOffset);
+      this.producerState.onLogStartOffsetIncremented(this.startOffset);
       this.epochCache.truncateFromStart(this.startOffset);
       this.epochCache.flush();
       this.writeLogStartCheckpoint();
@@ -879,10 +1082,15 @@ export class Log {
     return deleted;
   }
 
-  /** Renames a segment's files `.deleted` and schedules their removal. */
-  private retireSegment(seg: LogSegment, now: number): void {
+  /**
+   * Renames a segment's files `.deleted` and schedules their removal. A segment deleted by
+   * retention takes the producer snapshot named for its base along (Kafka's
+   * deleteProducerSnapshots); the producers stay known until they expire.
+   */
+  private retireSegment(seg: LogSegment, now: number, withSnapshot = false): void {
     seg.renameWithSuffix(DELETED_FILE_SUFFIX);
-    this.pendingDeletes.push({ segment: seg, dueMs: now + this.config.fileDeleteDelayMs });
+    const snapshot = withSnapshot ? this.producerState.removeAndMarkSnapshotForDeletion(seg.baseOffset) : null;
+    this.pendingDeletes.push({ segment: seg, dueMs: now + this.config.fileDeleteDelayMs, files: snapshot === null ? [] : [snapshot] });
   }
 
   /**
@@ -896,7 +1104,10 @@ export class Log {
     if (due.length === 0) return 0;
     this.pendingDeletes = this.pendingDeletes.filter((p) => !due.includes(p));
     this.runInBackground(async () => {
-      for (const p of due) p.segment.deleteFiles();
+      for (const p of due) {
+        p.segment.deleteFiles();
+        for (const f of p.files) fs.rmSync(f, { force: true });
+      }
     });
     await this.background;
     return due.length;
@@ -916,6 +1127,7 @@ export class Log {
       }
       if (offset > this.startOffset) {
         this.startOffset = offset;
+        this.producerState.onLogStartOffsetIncremented(offset);
         this.epochCache.truncateFromStart(offset);
         this.epochCache.flush();
         this.writeLogStartCheckpoint();
@@ -940,6 +1152,12 @@ export class Log {
         flushed = true;
       }
       const deletedSegments = this.applyRetention();
+      const now = this.clock();
+      if (now - this.lastProducerExpirationCheck >= this.producerExpirationCheckMs) {
+        // Kafka's producer-expiration task: forget producers idle for producer.id.expiration.ms.
+        this.producerState.removeExpiredProducers(now);
+        this.lastProducerExpirationCheck = now;
+      }
       return { flushed, deletedSegments, deletedFiles: await this.deleteDueFiles() };
     });
     // Compaction runs outside the writer's chain (it takes its own turns for the swaps).
@@ -1121,9 +1339,12 @@ export class Log {
       // The batch holding the log start went whole: the log restarts empty at its start.
       if (this.nextOffset < this.startOffset) return this.resetTo(this.startOffset);
       this.recoveryPointOffset = Math.min(this.recoveryPointOffset, this.nextOffset);
-      this.hw = Math.min(this.hw, this.nextOffset);
       this.epochCache.truncateFromEnd(this.nextOffset);
       this.epochCache.flush();
+      // Kafka's truncateTo: producer state back to the new end (snapshots above it deleted,
+      // the latest remaining one loaded, the rest replayed).
+      rebuildProducerState(this.producerState, producerStateSegments(this.segments), { logStartOffset: this.startOffset, lastOffset: this.nextOffset, now: this.clock() });
+      this.setHighWatermarkInternal(Math.min(this.hw, this.nextOffset));
       this.writeRecoveryCheckpoint();
       this.onTruncationForCleaner();
     });
@@ -1145,7 +1366,8 @@ export class Log {
     this.nextOffset = offset;
     this.startOffset = offset;
     this.recoveryPointOffset = offset;
-    this.hw = offset;
+    this.producerState.truncateFullyAndStartAt(offset);
+    this.setHighWatermarkInternal(offset);
     this.epochCache.clear();
     this.epochCache.flush();
     fsyncDirectory(this.dir);
@@ -1178,6 +1400,9 @@ export class Log {
       active.onBecomeInactiveSegment();
       active.flush();
       for (const s of this.segments) s.close();
+      // Kafka's close: a producer snapshot at the log end, so the next open replays nothing.
+      this.producerState.updateMapEndOffset(this.nextOffset);
+      this.producerState.takeSnapshot();
       fsyncDirectory(this.dir);
       this.writeRecoveryCheckpoint();
       this.writeLogStartCheckpoint();
@@ -1198,6 +1423,13 @@ export class Log {
 function checkpointKeyFor(dir: string): string {
   const name = path.basename(path.resolve(dir));
   return /^.+-\d+$/.test(name) ? name : `${name}-0`;
+}
+
+/** Range checks of a producer identity (Kafka's field widths: int64 id, int16 epoch, int32 sequence). */
+function checkProducerIdentity(p: ProducerIdentity): void {
+  if (!Number.isSafeInteger(p.producerId) || p.producerId < 0) throw invalidArgument(`producerId must be a non-negative integer, got ${p.producerId}`);
+  if (!Number.isInteger(p.producerEpoch) || p.producerEpoch < 0 || p.producerEpoch > 0x7fff) throw invalidArgument(`producerEpoch must be in [0, 32767], got ${p.producerEpoch}`);
+  if (!Number.isInteger(p.baseSequence) || p.baseSequence < 0 || p.baseSequence > 0x7fffffff) throw invalidArgument(`baseSequence must be in [0, 2147483647], got ${p.baseSequence}`);
 }
 
 /** Kafka's INVALID_RECORD on a compacted topic, as INVALID_ARGUMENT. */

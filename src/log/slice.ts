@@ -16,6 +16,8 @@ import { RecordBatch } from '../records/batch.js';
 import type { LogRecord } from '../records/types.js';
 import { BatchWalker } from '../records/walker.js';
 import type { LogFile } from '../segment/log-file.js';
+import type { AbortedTxn } from '../segment/txn-index.js';
+import { AbortedTransactionFilter } from './transactions.js';
 
 /** A byte range of a segment file, read lazily. */
 export class LogSlice {
@@ -27,20 +29,27 @@ export class LogSlice {
   readonly size: number;
   /** The offset the read asked for: records below it in the first batch are skipped by {@link records}. */
   readonly startOffset: number;
+  /**
+   * For a read_committed read: the aborted transactions overlapping the slice (Kafka's
+   * FetchResponse abortedTransactions, sorted by first offset), which {@link records} leaves
+   * out. Null for a read_uncommitted read.
+   */
+  readonly abortedTransactions: readonly AbortedTxn[] | null;
   private readonly source: LogFile | null;
 
   /** @internal Built by the log's read path. */
-  constructor(source: LogFile | null, position: number, size: number, startOffset: number) {
+  constructor(source: LogFile | null, position: number, size: number, startOffset: number, abortedTransactions: readonly AbortedTxn[] | null = null) {
     this.source = source;
     this.file = source?.file ?? '';
     this.position = position;
     this.size = size;
     this.startOffset = startOffset;
+    this.abortedTransactions = abortedTransactions;
   }
 
   /** An empty slice (a read at the log end). */
-  static empty(startOffset: number): LogSlice {
-    return new LogSlice(null, 0, 0, startOffset);
+  static empty(startOffset: number, abortedTransactions: readonly AbortedTxn[] | null = null): LogSlice {
+    return new LogSlice(null, 0, 0, startOffset, abortedTransactions === null ? null : []);
   }
 
   /** Whether the slice holds no bytes. */
@@ -99,10 +108,13 @@ export class LogSlice {
   /**
    * The records of the slice at or after {@link startOffset}, decoded lazily batch by batch.
    * Control records (transaction markers) are skipped, as Kafka's consumers skip them; each
-   * batch's CRC is checked first (INVALID_CRC), as Kafka's consumers do with check.crcs.
+   * batch's CRC is checked first (INVALID_CRC), as Kafka's consumers do with check.crcs. A
+   * read_committed slice also skips the batches of its {@link abortedTransactions}.
    */
   *records(bytes: Buffer = this.materialize()): Generator<LogRecord, void, undefined> {
+    const filter = this.abortedTransactions === null ? null : new AbortedTransactionFilter(this.abortedTransactions);
     for (const batch of this.batches(bytes)) {
+      if (filter?.skip(batch) === true) continue;
       if (batch.isControl || batch.lastOffset < this.startOffset) continue;
       batch.ensureValid();
       for (const r of batch.records()) if (r.offset >= this.startOffset) yield r;

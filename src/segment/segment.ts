@@ -26,6 +26,7 @@ import { BatchWalker } from '../records/walker.js';
 import { LogFile, type BatchPosition } from './log-file.js';
 import { MAX_RELATIVE_OFFSET } from './index-file.js';
 import { OffsetIndex } from './offset-index.js';
+import { TransactionIndex } from './txn-index.js';
 import { TimeIndex } from './time-index.js';
 
 /** File suffixes of a segment. */
@@ -137,6 +138,8 @@ export class LogSegment {
   readonly offsetIndex: OffsetIndex;
   /** The `.timeindex` file. */
   readonly timeIndex: TimeIndex;
+  /** The `.txnindex` file (aborted transactions whose ABORT marker is in this segment; created on first entry). */
+  readonly txnIndex: TransactionIndex;
   /** Random jitter subtracted from segment.ms for this segment (chosen once). */
   readonly rollJitterMs: number;
   /** When this segment object was created (wall clock of the log's clock). */
@@ -150,11 +153,12 @@ export class LogSegment {
   private offsetOfMaxTimestampSoFar = 0;
   private firstBatchMaxTimestamp: number | null = null;
 
-  private constructor(baseOffset: number, log: LogFile, offsetIndex: OffsetIndex, timeIndex: TimeIndex, config: SegmentConfig, rollJitterMs: number, createdMs: number) {
+  private constructor(baseOffset: number, log: LogFile, offsetIndex: OffsetIndex, timeIndex: TimeIndex, txnIndex: TransactionIndex, config: SegmentConfig, rollJitterMs: number, createdMs: number) {
     this.baseOffset = baseOffset;
     this.log = log;
     this.offsetIndex = offsetIndex;
     this.timeIndex = timeIndex;
+    this.txnIndex = txnIndex;
     this.config = config;
     this.rollJitterMs = rollJitterMs;
     this.createdMs = createdMs;
@@ -180,7 +184,7 @@ export class LogSegment {
     for (const f of [p.log, p.index, p.timeIndex, p.txnIndex]) rmIfExists(f);
     const log = LogFile.open(p.log, { create: true, preallocateBytes: config.preallocate ? config.segmentBytes : undefined });
     const opts = { maxIndexSize: config.segmentIndexBytes, writable: true };
-    const seg = new LogSegment(baseOffset, log, new OffsetIndex(p.index, baseOffset, opts), new TimeIndex(p.timeIndex, baseOffset, opts), config, options.rollJitterMs ?? 0, options.now);
+    const seg = new LogSegment(baseOffset, log, new OffsetIndex(p.index, baseOffset, opts), new TimeIndex(p.timeIndex, baseOffset, opts), new TransactionIndex(p.txnIndex, baseOffset), config, options.rollJitterMs ?? 0, options.now);
     seg.offsetIndex.resize(config.segmentIndexBytes);
     seg.timeIndex.resize(config.segmentIndexBytes);
     return seg;
@@ -195,7 +199,7 @@ export class LogSegment {
     const p = LogSegment.paths(dir, baseOffset, options.fileSuffix);
     const log = LogFile.open(p.log, { size: options.logSize });
     const opts = { maxIndexSize: config.segmentIndexBytes, writable: options.writable };
-    return new LogSegment(baseOffset, log, new OffsetIndex(p.index, baseOffset, opts), new TimeIndex(p.timeIndex, baseOffset, opts), config, options.rollJitterMs ?? 0, options.now);
+    return new LogSegment(baseOffset, log, new OffsetIndex(p.index, baseOffset, opts), new TimeIndex(p.timeIndex, baseOffset, opts), new TransactionIndex(p.txnIndex, baseOffset), config, options.rollJitterMs ?? 0, options.now);
   }
 
   /**
@@ -207,6 +211,7 @@ export class LogSegment {
     const size = this.log.size;
     this.offsetIndex.close();
     this.timeIndex.close();
+    this.txnIndex.close();
     this.log.close();
     const seg = LogSegment.open(path.dirname(this.log.file), this.baseOffset, this.config, { now, writable: true, rollJitterMs, logSize: size });
     seg.offsetIndex.resize(this.config.segmentIndexBytes);
@@ -414,13 +419,15 @@ export class LogSegment {
 
   /**
    * Re-validates every batch from the start (size, magic, CRC, relative offsets), rebuilds
-   * both indexes, and cuts the file after the last valid batch. `onBatch` sees each valid
-   * batch (the log assigns leader epochs from it).
+   * both indexes, empties the transaction index, and cuts the file after the last valid batch.
+   * `onBatch` sees each valid batch in order: the log assigns leader epochs from it and replays
+   * producer state, which appends the aborted transactions back into {@link txnIndex}.
    */
   recover(onBatch?: (batch: RecordBatch, position: number) => void): SegmentRecovery {
     this.indexesChecked = true;
     resetIndex(this.offsetIndex);
     resetIndex(this.timeIndex);
+    resetIndex(this.txnIndex);
     this.maxTimestampSoFar = -1;
     this.offsetOfMaxTimestampSoFar = this.baseOffset;
     this.firstBatchMaxTimestamp = null;
@@ -516,6 +523,7 @@ export class LogSegment {
     const mapping = this.translateOffset(offset);
     this.offsetIndex.truncateTo(offset);
     this.timeIndex.truncateTo(offset);
+    this.txnIndex.truncateTo(offset);
     if (mapping === null) return 0;
     // The batch found holds `offset` (or starts after it): cut from its start.
     const removed = this.log.truncateTo(mapping.position);
@@ -545,11 +553,12 @@ export class LogSegment {
     this.log.trimToSize();
   }
 
-  /** fsyncs the log and both indexes. */
+  /** fsyncs the log and the indexes. */
   flush(): void {
     this.log.flush();
     this.offsetIndex.flush();
     this.timeIndex.flush();
+    this.txnIndex.flush();
   }
 
   /** fsyncs the log in the thread pool, then the indexes. */
@@ -557,6 +566,7 @@ export class LogSegment {
     await this.log.flushAsync();
     this.offsetIndex.flush();
     this.timeIndex.flush();
+    this.txnIndex.flush();
   }
 
   /** Closes the files; a writable segment gets its final time entry and trimmed files first. */
@@ -564,6 +574,7 @@ export class LogSegment {
     if (this.offsetIndex.writable) this.onBecomeInactiveSegment();
     this.offsetIndex.close();
     this.timeIndex.close();
+    this.txnIndex.close();
     this.log.close();
   }
 
@@ -573,6 +584,7 @@ export class LogSegment {
     this.log.renameTo(renamed(this.log.file));
     if (fs.existsSync(this.offsetIndex.file)) this.offsetIndex.renameTo(renamed(this.offsetIndex.file));
     if (fs.existsSync(this.timeIndex.file)) this.timeIndex.renameTo(renamed(this.timeIndex.file));
+    this.txnIndex.renameTo(renamed(this.txnIndex.file));
   }
 
   /** Closes and deletes every file of the segment. */
@@ -582,6 +594,7 @@ export class LogSegment {
     this.log.deleteIfExists();
     this.offsetIndex.deleteIfExists();
     this.timeIndex.deleteIfExists();
+    this.txnIndex.deleteIfExists();
   }
 }
 
@@ -590,7 +603,7 @@ function indexCorrupt(file: string, message: string): SeglogError {
 }
 
 /** Empties an index for a rebuild; a file too damaged to load is deleted and made anew. */
-function resetIndex(index: OffsetIndex | TimeIndex): void {
+function resetIndex(index: OffsetIndex | TimeIndex | TransactionIndex): void {
   try {
     index.reset();
   } catch (err) {
