@@ -69,3 +69,58 @@ export {
   type BrokerCompressionType,
 } from './log/config.js';
 export type { EpochEntry } from './log/checkpoint.js';
+export {
+  LogManager,
+  CONSUMER_OFFSETS_CONFIG,
+  DEFAULT_MAINTENANCE_INTERVAL_MS,
+  type LogManagerOptions,
+  type CreateTopicOptions,
+  type TopicDescription,
+  type PartitionDescription,
+  type ManagerMaintenanceReport,
+  type PartitionMaintenanceReport,
+  type RunMaintenanceOptions,
+} from './manager/manager.js';
+export {
+  validateTopicName,
+  isValidTopicName,
+  isInternalTopic,
+  parsePartitionDirName,
+  MAX_TOPIC_NAME_LENGTH,
+  MAX_PARTITIONS,
+  CONSUMER_OFFSETS_TOPIC,
+  INTERNAL_TOPICS,
+} from './manager/names.js';
+export { TOPICS_FILE } from './manager/topics-file.js';
+export {
+  EventStore,
+  type EventStoreOptions,
+  type StoreRecordInput,
+  type StoreAppendResult,
+  type StoreReadOptions,
+  type StreamOptions,
+} from './store/store.js';
+export {
+  Consumer,
+  DEFAULT_AUTO_COMMIT_INTERVAL_MS,
+  DEFAULT_MAX_BUFFERED_RECORDS,
+  type StoreRecord,
+  type StartFrom,
+  type SubscribeOptions,
+} from './store/consumer.js';
+export { ConsumerStream } from './store/stream.js';
+export { type AssignmentStrategy, rangeAssign, roundRobinAssign } from './store/group.js';
+export { murmur2, toPositive, javaAbs, javaStringHashCode, partitionForKey, DefaultPartitioner } from './store/partitioner.js';
+export {
+  offsetsPartitionFor,
+  encodeOffsetCommitKey,
+  encodeOffsetCommitValue,
+  decodeOffsetsTopicKey,
+  decodeOffsetCommitValue,
+  DEFAULT_OFFSETS_TOPIC_PARTITIONS,
+  type OffsetCommitKey,
+  type OffsetCommitValue,
+  type OffsetsTopicKey,
+  type OffsetsLoadReport,
+  type CommitEntry,
+} from './store/offsets.js';
