@@ -45,6 +45,8 @@ export {
   type ReadOptions,
   type TimestampOffset,
   type MaintenanceReport,
+  type ProducerIdentity,
+  type ProducerDescription,
   type LogCheckpoints,
   type CheckpointFileName,
   directoryCheckpoints,
@@ -55,6 +57,8 @@ export {
 } from './log/log.js';
 export type { CleanOptions, CleanReport, CleanerOptions } from './cleaner/cleaner.js';
 export { LogSlice } from './log/slice.js';
+export type { IsolationLevel } from './log/transactions.js';
+export type { AbortedTxn } from './segment/txn-index.js';
 export { native, type NativeStatus } from './native/index.js';
 export type { LoadReport } from './log/loader.js';
 export {
@@ -97,6 +101,8 @@ export {
   type EventStoreOptions,
   type StoreRecordInput,
   type StoreAppendResult,
+  type StoreAppendOptions,
+  type StoreProducer,
   type StoreReadOptions,
   type StreamOptions,
 } from './store/store.js';

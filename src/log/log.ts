@@ -84,6 +84,24 @@ export interface LogOptions {
   producerIdExpirationCheckIntervalMs?: number;
 }
 
+/** What the log remembers of a producer (see {@link Log.producers}). */
+export interface ProducerDescription {
+  /** The producer id. */
+  producerId: number;
+  /** Its current epoch. */
+  producerEpoch: number;
+  /** The last sequence number it wrote (−1 when its batches are forgotten, e.g. after a marker with a new epoch). */
+  lastSequence: number;
+  /** The offset of its last data record (−1 when unknown). */
+  lastOffset: number;
+  /** The timestamp of its last append. */
+  lastTimestamp: number;
+  /** The coordinator epoch of its last marker (−1 when none). */
+  coordinatorEpoch: number;
+  /** The first offset of its open transaction, or null. */
+  currentTxnFirstOffset: number | null;
+}
+
 /** An idempotent (or transactional) producer's identity on an append (Kafka's producer fields of a batch). */
 export interface ProducerIdentity {
   /** The producer id (≥ 0). */
@@ -395,7 +413,7 @@ export class Log {
    * The producers the log remembers (id → epoch, last sequence, last offset, open transaction
    * start), for a broker answering InitProducerId or DescribeProducers.
    */
-  producers(): { producerId: number; producerEpoch: number; lastSequence: number; lastOffset: number; lastTimestamp: number; coordinatorEpoch: number; currentTxnFirstOffset: number | null }[] {
+  producers(): ProducerDescription[] {
     return [...this.producerState.activeProducers().values()].map((e) => ({
       producerId: e.producerId,
       producerEpoch: e.producerEpoch,

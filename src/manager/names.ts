@@ -84,7 +84,12 @@ export function partitionDirName(topic: string, partition: number): string {
  * name, the partition a decimal int32 without sign. Returns null for anything else — renamed
  * forms (`…-delete`, `…-future`, `…-stray`), files such as `expected` or `remote-log-index-cache`.
  */
-export function parsePartitionDirName(name: string): { topic: string; partition: number } | null {
+export function parsePartitionDirName(name: string): {
+  /** The topic (the name up to the last `-`). */
+  topic: string;
+  /** The partition number. */
+  partition: number;
+} | null {
   const dash = name.lastIndexOf('-');
   if (dash <= 0) return null;
   const topic = name.slice(0, dash);

@@ -41,7 +41,17 @@ export interface StoreRecord extends LogRecord {
 }
 
 /** Where a consumer starts in a partition the group has no commit for. */
-export type StartFrom = 'earliest' | 'latest' | { offset: number } | { timestamp: number };
+export type StartFrom =
+  | 'earliest'
+  | 'latest'
+  | {
+      /** Start at this offset. */
+      offset: number;
+    }
+  | {
+      /** Start at the first record with a timestamp at or after this one (epoch ms). */
+      timestamp: number;
+    };
 
 /** Options of `EventStore.subscribe`. */
 export interface SubscribeOptions {
@@ -52,7 +62,12 @@ export interface SubscribeOptions {
   /** Manual assignment: read exactly these partitions, no group membership. */
   partitions?: number[];
   /** Commit automatically (needs a group): true = every 5000 ms (Kafka's default), or an interval. */
-  autoCommit?: boolean | { intervalMs: number };
+  autoCommit?:
+    | boolean
+    | {
+        /** How often to commit what was delivered (ms). */
+        intervalMs: number;
+      };
   /** The group's assignor (default `range`, Kafka's classic default). */
   assignment?: AssignmentStrategy;
   /** Most decoded records held in memory (default 500, Kafka's max.poll.records). */

@@ -64,9 +64,26 @@ export interface OffsetCommitValue {
 
 /** A decoded `__consumer_offsets` key. */
 export type OffsetsTopicKey =
-  | ({ type: 'offset-commit'; version: number } & OffsetCommitKey)
-  | { type: 'group-metadata'; version: number; group: string }
-  | { type: 'other'; version: number };
+  | ({
+      /** An offset commit. */
+      type: 'offset-commit';
+      /** The key's schema version (0 or 1). */
+      version: number;
+    } & OffsetCommitKey)
+  | {
+      /** A group's metadata record. */
+      type: 'group-metadata';
+      /** The key's schema version (2). */
+      version: number;
+      /** The group. */
+      group: string;
+    }
+  | {
+      /** A key of a schema version seglog does not read. */
+      type: 'other';
+      /** The key's schema version. */
+      version: number;
+    };
 
 /** The partition of `__consumer_offsets` a group's records go to: `Utils.abs(group.hashCode()) % partitions`. */
 export function offsetsPartitionFor(group: string, partitions: number): number {

@@ -30,7 +30,12 @@ import { ConsumerStream } from './stream.js';
 /** How to open an event store. */
 export interface EventStoreOptions extends LogManagerOptions {
   /** Create a topic on its first append (true: 1 partition). Default false (UNKNOWN_TOPIC). */
-  autoCreateTopics?: boolean | { partitions?: number };
+  autoCreateTopics?:
+    | boolean
+    | {
+        /** Partitions of an auto-created topic (default 1). */
+        partitions?: number;
+      };
   /** Partitions of `__consumer_offsets` when the store creates it (default 50, Kafka's). */
   offsetsTopicPartitions?: number;
 }
@@ -49,6 +54,37 @@ export interface StoreAppendResult {
   firstOffset: number;
   /** Offset of its last record. */
   lastOffset: number;
+  /** True when this partition's batch was a retry the log had already written (nothing was written again). */
+  duplicate?: boolean;
+}
+
+/**
+ * An idempotent append's producer (Kafka's idempotent producer fields). Sequence numbers count
+ * records per producer and partition: a partition's next append continues at baseSequence + the
+ * records it took. Re-sending an append with the same identity and sequences after a crash or
+ * a timeout writes nothing new: the result gives the original offsets with `duplicate: true`
+ * (the log remembers each producer's last five batches per partition; after a restart, its
+ * last one).
+ */
+export interface StoreProducer {
+  /** The producer id (≥ 0), chosen by the application (one per writer instance). */
+  producerId: number;
+  /** Its epoch (0..32767); a higher one fences writers still using a lower one. */
+  producerEpoch: number;
+  /**
+   * The sequence number of the append's first record in its partition, or per partition when
+   * the records go to several (`{ [partition]: sequence }`). A plain number needs the records
+   * to go to one partition.
+   */
+  baseSequence: number | Readonly<Record<number, number>>;
+}
+
+/** Options of {@link EventStore.append}. */
+export interface StoreAppendOptions {
+  /** Codec of the batches (when the topic's compression.type is `producer`). */
+  compression?: CompressionName;
+  /** Make the append idempotent (see {@link StoreProducer}). */
+  producer?: StoreProducer;
 }
 
 /** Options of {@link EventStore.read}. */
@@ -174,10 +210,15 @@ export class EventStore {
    * first record; records keep their order within a partition. Resolves with where each
    * partition's records landed, in that order.
    *
+   * With `options.producer` the append is idempotent: each partition's batch carries the
+   * producer's id, epoch and sequence, and a retry is answered with the original offsets.
+   *
    * @throws SeglogError UNKNOWN_TOPIC (unless autoCreateTopics), INVALID_ARGUMENT (a partition
-   *   out of range; a record without a key on a compacted topic), RECORD_TOO_LARGE, CLOSED
+   *   out of range; a record without a key on a compacted topic; a plain baseSequence for records
+   *   that go to several partitions, or a sequence map missing one), RECORD_TOO_LARGE, CLOSED;
+   *   with a producer also OUT_OF_ORDER_SEQUENCE and INVALID_PRODUCER_EPOCH
    */
-  async append(topic: string, records: readonly StoreRecordInput[], options: { compression?: CompressionName } = {}): Promise<StoreAppendResult[]> {
+  async append(topic: string, records: readonly StoreRecordInput[], options: StoreAppendOptions = {}): Promise<StoreAppendResult[]> {
     this.checkOpen();
     if (!Array.isArray(records)) throw invalidArgument('append takes an array of records');
     if (!this.manager.hasTopic(topic)) await this.autoCreate(topic);
@@ -193,10 +234,27 @@ export class EventStore {
       if (list === undefined) byPartition.set(p, (list = []));
       list.push(record);
     }
+    const producer = options.producer;
+    const sequenceFor = (partition: number): number | undefined => {
+      if (producer === undefined) return undefined;
+      const seq = producer.baseSequence;
+      if (typeof seq === 'number') {
+        if (byPartition.size > 1) throw invalidArgument(`an idempotent append with one baseSequence must go to one partition; these records go to ${byPartition.size} (pass { [partition]: sequence })`);
+        return seq;
+      }
+      const own = seq[partition];
+      if (own === undefined) throw invalidArgument(`no baseSequence for partition ${partition} of ${topic}`);
+      return own;
+    };
+    const sequences = new Map([...byPartition.keys()].map((p) => [p, sequenceFor(p)]));
     // Records pass as they are: the builder reads key, value, headers and timestamp only.
     const appends = [...byPartition].map(async ([partition, list]) => {
-      const r = await this.manager.log(topic, partition).append(list.length === records.length ? records : list, options);
-      return { partition, firstOffset: r.firstOffset, lastOffset: r.lastOffset };
+      const baseSequence = sequences.get(partition);
+      const r = await this.manager.log(topic, partition).append(list.length === records.length ? records : list, {
+        compression: options.compression,
+        producer: producer === undefined || baseSequence === undefined ? undefined : { producerId: producer.producerId, producerEpoch: producer.producerEpoch, baseSequence },
+      });
+      return r.duplicate === true ? { partition, firstOffset: r.firstOffset, lastOffset: r.lastOffset, duplicate: true } : { partition, firstOffset: r.firstOffset, lastOffset: r.lastOffset };
     });
     return Promise.all(appends);
   }

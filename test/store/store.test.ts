@@ -91,6 +91,41 @@ describe('append and read', () => {
   });
 });
 
+describe('idempotent appends', () => {
+  it('a retried append is answered with the original offsets, also after a reopen, and never written twice', async () => {
+    const dir = tmp();
+    let store = await openStore(dir);
+    await store.createTopic('orders', { partitions: 3 });
+    const producer = { producerId: 17, producerEpoch: 0 };
+    const first = await store.append('orders', [{ key: 'a', value: 'one' }, { key: 'a', value: 'two' }], { producer: { ...producer, baseSequence: 0 } });
+    expect(first).toHaveLength(1);
+    const retry = await store.append('orders', [{ key: 'a', value: 'one' }, { key: 'a', value: 'two' }], { producer: { ...producer, baseSequence: 0 } });
+    expect(retry).toEqual([{ ...first[0], duplicate: true }]);
+    await store.close();
+    stores.pop();
+    store = await openStore(dir);
+    expect(await store.append('orders', [{ key: 'a', value: 'one' }, { key: 'a', value: 'two' }], { producer: { ...producer, baseSequence: 0 } })).toEqual([{ ...first[0], duplicate: true }]);
+    const p = first[0].partition;
+    expect((await store.read('orders', p, 0)).map((r) => r.value?.toString())).toEqual(['one', 'two']);
+    // A gap is refused; the next sequence is accepted.
+    expect(await codeOf(store.append('orders', [{ key: 'a', value: 'x' }], { producer: { ...producer, baseSequence: 5 } }))).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE);
+    expect((await store.append('orders', [{ key: 'a', value: 'three' }], { producer: { ...producer, baseSequence: 2 } }))[0].duplicate).toBeUndefined();
+  });
+
+  it('records for several partitions need a sequence per partition', async () => {
+    const store = await openStore();
+    await store.createTopic('t', { partitions: 4 });
+    const records = [
+      { value: 'p0', partition: 0 },
+      { value: 'p1', partition: 1 },
+    ];
+    expect(await codeOf(store.append('t', records, { producer: { producerId: 1, producerEpoch: 0, baseSequence: 0 } }))).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(await codeOf(store.append('t', records, { producer: { producerId: 1, producerEpoch: 0, baseSequence: { 0: 0 } } }))).toBe(ErrorCode.INVALID_ARGUMENT);
+    const r = await store.append('t', records, { producer: { producerId: 1, producerEpoch: 0, baseSequence: { 0: 0, 1: 0 } } });
+    expect(r.map((x) => x.partition).sort()).toEqual([0, 1]);
+  });
+});
+
 describe('lifecycle', () => {
   it('is LOCKED while open elsewhere in the process; close is idempotent and later calls are CLOSED', async () => {
     const dir = tmp();
