@@ -30,6 +30,7 @@
  * synchronous check of the abort flag (set by close) — so close never waits on a swap queued
  * behind it — and of the log's truncation generation. One round at a time per log.
  */
+import { abortedTransactionsIn } from '../log/transactions.js';
 import { performance } from 'node:perf_hooks';
 import { ErrorCode, SeglogError } from '../errors.js';
 import { segmentIndexFor, type LogSegment } from '../segment/segment.js';
@@ -230,7 +231,7 @@ class Round {
     let written = 0;
     for (const group of groups) {
       this.group++;
-      const outputs = await this.cleanGroup(group, ctx, now);
+      const outputs = await this.cleanGroup(group, ctx, now, segs);
       written += outputs.length;
       await this.swap(group, outputs);
       this.swaps++;
@@ -364,18 +365,24 @@ class Round {
   // ---- rewriting one group
 
   /** Writes the `.cleaned` outputs of a group, trimmed, fsynced and reopened read-only. */
-  private async cleanGroup(group: LogSegment[], ctx: FilterContext, now: number): Promise<LogSegment[]> {
+  private async cleanGroup(group: LogSegment[], ctx: FilterContext, now: number, segs: readonly LogSegment[]): Promise<LogSegment[]> {
     const writer = new OutputWriter(this.host, group[0].baseOffset, now);
     try {
       for (let k = 0; k < group.length; k++) {
         const seg = group[k];
         const isLastSource = k === group.length - 1;
+        // Kafka collects the aborted transactions over the source segment's whole offset range
+        // (the next segment's base as the bound), so the tracker knows every aborted
+        // transaction with data in it, whichever later segment's index holds its entry.
+        const at = segs.indexOf(seg);
+        const upper = at + 1 < segs.length ? segs[at + 1].baseOffset : seg.readNextOffset();
+        ctx.txns.addAbortedTransactions(abortedTransactionsIn(segs, at, seg.baseOffset, upper));
         for (const chunk of readChunks(seg, 0)) {
           for (const { batch, position } of chunk.batches) {
             const lastOfGroup = isLastSource && position + batch.sizeInBytes === seg.size;
             await this.slice();
             const outcome = await filterBatch(batch, ctx, lastOfGroup);
-            if (outcome !== null) writer.add(outcome.buffer);
+            if (outcome !== null) writer.add(outcome.buffer, outcome.abortedTxn);
           }
           const written = writer.flush();
           await this.afterChunk(chunk.bytes, written);

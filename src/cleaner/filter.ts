@@ -4,11 +4,11 @@
  *
  * For each source batch, in log order:
  *
- * 1. Transaction bookkeeping ({@link TransactionTracker}) says whether a control batch is
- *    removable: a COMMIT or ABORT marker is removable once no data batch of its transaction
- *    was seen in this cleaning. Data batches are never discarded whole here: Kafka discards
- *    aborted transactional data using the aborted-transaction index, which seglog does not
- *    have yet (see the tracker).
+ * 1. Transaction bookkeeping ({@link TransactionTracker}) says whether a batch may go whole:
+ *    a data batch of an aborted transaction (known from the `.txnindex` files) always; a COMMIT
+ *    marker once no data batch of its transaction was seen in this cleaning; an ABORT marker
+ *    once no data of its transaction was seen either (while data went in this cleaning the
+ *    marker stays, and its entry is copied into the output's `.txnindex`).
  * 2. Batch retention: the batch holding an active producer's last sequence (or its last
  *    epoch-carrying marker) and the last batch before the round's upper bound are kept even
  *    when all their records go (an empty batch, format notes §1.8); so is the last batch of a
@@ -31,39 +31,86 @@ import { RecordBatch } from '../records/batch.js';
 import { buildBatch, buildEmptyBatch } from '../records/builder.js';
 import { parseControlRecordKey } from '../records/control.js';
 import type { LogRecord, RecordInput } from '../records/types.js';
+import type { AbortedTxn } from '../segment/txn-index.js';
 import type { OffsetMap } from './offset-map.js';
 import type { ActiveProducers } from './producers.js';
 
 /**
  * Transaction state carried across a cleaning round, from the log start (Kafka's
- * CleanedTransactionMetadata without aborted transactions).
+ * CleanedTransactionMetadata).
  *
- * Limitation: without the `.txnindex` (the exactly-once issue), seglog cannot tell aborted
- * data from committed data, so aborted transactional records are kept and compacted like
- * committed ones, and an ABORT marker is handled like a COMMIT marker: it is kept while any
- * transactional data batch of its producer was seen since that producer's previous marker, so
- * a marker is never removed while data of its transaction remains.
+ * The aborted transactions of each source segment are fed in (from the `.txnindex` files,
+ * over the segment's whole offset range) before the segment is read. A transaction becomes
+ * "aborting" for its producer once a batch at or past its first offset is read; its data
+ * batches are then discarded whole, and its ABORT marker ends it: the marker stays (and its
+ * entry goes into the output's `.txnindex`) when data of the transaction was discarded in this
+ * round, so a reader of the cleaned log still knows the transaction was aborted; otherwise it
+ * is removable like a COMMIT marker whose transaction left no data in the round.
  */
 export class TransactionTracker {
-  /** Producers with transactional data batches seen since their last marker. */
-  private readonly ongoing = new Set<number>();
+  /** Producers with committed (not aborted) transactional data seen since their last marker. */
+  private readonly ongoingCommitted = new Set<number>();
+  /** Producers whose current transaction is aborted, with whether data of it was discarded. */
+  private readonly ongoingAborted = new Map<number, { txn: AbortedTxn; sawData: boolean }>();
+  /** Aborted transactions not yet reached, sorted by first offset. */
+  private pending: AbortedTxn[] = [];
+  private readonly known = new Set<string>();
 
-  /** A data batch was read. Returns whether it may be discarded whole (never, without aborted-txn data). */
+  /** Adds the aborted transactions of the next source segment's range (duplicates are ignored). */
+  addAbortedTransactions(txns: readonly AbortedTxn[]): void {
+    let added = false;
+    for (const t of txns) {
+      const id = `${t.producerId}:${t.firstOffset}`;
+      if (this.known.has(id)) continue;
+      this.known.add(id);
+      this.pending.push(t);
+      added = true;
+    }
+    if (added) this.pending.sort((a, b) => a.firstOffset - b.firstOffset);
+  }
+
+  private consumeUpTo(offset: number): void {
+    let n = 0;
+    while (n < this.pending.length && this.pending[n].firstOffset <= offset) {
+      const t = this.pending[n++];
+      if (!this.ongoingAborted.has(t.producerId)) this.ongoingAborted.set(t.producerId, { txn: t, sawData: false });
+    }
+    if (n > 0) this.pending = this.pending.slice(n);
+  }
+
+  /** A data batch was read. Returns whether it may be discarded whole: it belongs to an aborted transaction. */
   onDataBatch(batch: RecordBatch): boolean {
-    if (batch.isTransactional) this.ongoing.add(batch.producerId);
+    this.consumeUpTo(batch.lastOffset);
+    if (!batch.isTransactional) return false;
+    const aborted = this.ongoingAborted.get(batch.producerId);
+    if (aborted !== undefined) {
+      aborted.sawData = true;
+      return true;
+    }
+    this.ongoingCommitted.add(batch.producerId);
     return false;
   }
 
   /**
    * A control batch was read (with its first record's key, null when empty). Returns whether
-   * it may be removed: an empty control batch was already cleaned; an ABORT or COMMIT marker
-   * when no data batch of its transaction was seen in this round; never for other control types.
+   * it may be removed, and for an ABORT marker that must stay, the `.txnindex` entry to write
+   * beside it: an empty control batch was already cleaned; a COMMIT marker when no data batch
+   * of its transaction was seen in this round; an ABORT marker when none of its data was
+   * discarded in this round; never other control types.
    */
-  onControlBatch(batch: RecordBatch, firstKey: Buffer | null | undefined): boolean {
-    if (firstKey === undefined) return true;
+  onControlBatch(batch: RecordBatch, firstKey: Buffer | null | undefined): { removable: boolean; abortedTxn: AbortedTxn | null } {
+    this.consumeUpTo(batch.lastOffset);
+    if (firstKey === undefined) return { removable: true, abortedTxn: null };
     const type = parseControlRecordKey(firstKey).type;
-    if (type !== 'ABORT' && type !== 'COMMIT') return false;
-    return !this.ongoing.delete(batch.producerId);
+    if (type === 'ABORT') {
+      const aborted = this.ongoingAborted.get(batch.producerId);
+      this.ongoingAborted.delete(batch.producerId);
+      this.ongoingCommitted.delete(batch.producerId);
+      if (aborted !== undefined && aborted.sawData) return { removable: false, abortedTxn: aborted.txn };
+      return { removable: true, abortedTxn: null };
+    }
+    if (type === 'COMMIT') return { removable: !this.ongoingCommitted.delete(batch.producerId), abortedTxn: null };
+    return { removable: false, abortedTxn: null };
   }
 }
 
@@ -110,8 +157,8 @@ export interface FilterContext {
   stats: FilterStats;
 }
 
-/** The bytes to write for one source batch, or null when it goes. */
-export type FilterOutcome = { buffer: Buffer; kind: 'copy' | 'rebuilt' | 'empty' } | null;
+/** The bytes to write for one source batch (and, for a kept ABORT marker, its `.txnindex` entry), or null when it goes. */
+export type FilterOutcome = { buffer: Buffer; kind: 'copy' | 'rebuilt' | 'empty'; abortedTxn?: AbortedTxn } | null;
 
 /**
  * Decides one batch. `keepEvenIfEmpty` is the caller's extra retention (the last batch of a
@@ -122,7 +169,8 @@ export async function filterBatch(batch: RecordBatch, ctx: FilterContext, keepEv
   const records = [...(await batch.recordsAsync())];
   ctx.stats.recordsRead += records.length;
   const isControl = batch.isControl;
-  const canDiscard = isControl ? ctx.txns.onControlBatch(batch, records[0]?.key) : ctx.txns.onDataBatch(batch);
+  const control = isControl ? ctx.txns.onControlBatch(batch, records[0]?.key) : null;
+  const canDiscard = control !== null ? control.removable : ctx.txns.onDataBatch(batch);
   const horizon = batch.deleteHorizonMs;
   // Markers piggy-back on the tombstone horizon: removable ones are stamped first, dropped after it.
   const discardRecords = isControl ? canDiscard && horizon !== null && horizon <= ctx.now : canDiscard;
@@ -146,16 +194,21 @@ export async function filterBatch(batch: RecordBatch, ctx: FilterContext, keepEv
       return null;
     }
     ctx.stats.emptyBatches++;
-    return { kind: 'empty', buffer: emptyCopyOf(batch) };
+    return withTxn({ kind: 'empty', buffer: emptyCopyOf(batch) }, control);
   }
   const needHorizon = (containsTombstones || (canDiscard && isControl)) && horizon === null;
   if (retained.length === records.length && !needHorizon) {
     ctx.stats.batchesCopied++;
-    return { kind: 'copy', buffer: batch.buffer };
+    return withTxn({ kind: 'copy', buffer: batch.buffer }, control);
   }
   ctx.stats.batchesRebuilt++;
   const newHorizon = needHorizon ? ctx.now + ctx.deleteRetentionMs : (horizon ?? undefined);
-  return { kind: 'rebuilt', buffer: await rebuild(batch, retained, newHorizon) };
+  return withTxn({ kind: 'rebuilt', buffer: await rebuild(batch, retained, newHorizon) }, control);
+}
+
+/** Adds a kept ABORT marker's `.txnindex` entry to its outcome. */
+function withTxn(outcome: NonNullable<FilterOutcome>, control: { abortedTxn: AbortedTxn | null } | null): NonNullable<FilterOutcome> {
+  return control?.abortedTxn != null ? { ...outcome, abortedTxn: control.abortedTxn } : outcome;
 }
 
 /** Kafka's Cleaner.shouldRetainRecord for a v2 data record. */

@@ -2,8 +2,8 @@
  * The last batch of each producer, for the cleaner's "keep the batch that holds a producer's
  * last sequence" rule (Kafka's `lastRecordsOfActiveProducers` + `isBatchLastRecordOfProducer`).
  *
- * Kafka reads this from its producer state manager. seglog has none yet (the exactly-once
- * issue adds it), so the tracker derives it from the batch headers of the whole log: per
+ * Kafka reads this from its producer state manager. The cleaner derives it from the batch
+ * headers of the whole log instead, which needs no coordination with the log's writer: per
  * producer id, its last data batch (last offset, epoch) and its last entry of any kind. A
  * producer counts as active until producer.id.expiration.ms (Kafka's default: one day) has
  * passed since the max timestamp of its last entry, unless that entry is transactional data

@@ -5,6 +5,7 @@
  * Kafka finishes a cleaned segment: final time-index entry, trimmed files, fsync, the last
  * source segment's mtime.
  */
+import type { AbortedTxn } from '../segment/txn-index.js';
 import fs from 'node:fs';
 import { ErrorCode, SeglogError, corrupt, ioError } from '../errors.js';
 import { LOG_OVERHEAD } from '../limits.js';
@@ -78,8 +79,11 @@ export class OutputWriter {
     this.outputs.push({ seg, producers: new Map() });
   }
 
-  /** Queues one batch, starting a new output when the current one cannot take it. */
-  add(buffer: Buffer): void {
+  /**
+   * Queues one batch, starting a new output when the current one cannot take it. A kept ABORT
+   * marker brings its aborted transaction, recorded in the `.txnindex` of the output it goes to.
+   */
+  add(buffer: Buffer, abortedTxn?: AbortedTxn): void {
     const batch = RecordBatch.at(buffer);
     const lastOffset = batch.lastOffset;
     const cur = this.current.seg;
@@ -97,6 +101,7 @@ export class OutputWriter {
     }
     this.pending.push({ buffer, lastOffset, maxTimestamp: batch.maxTimestamp });
     this.pendingBytes += buffer.length;
+    if (abortedTxn !== undefined) this.current.seg.txnIndex.append(abortedTxn);
     observeProducerBatch(this.current.producers, producerHeaderOf(batch));
   }
 
@@ -122,7 +127,7 @@ export class OutputWriter {
       seg.flush();
       seg.close();
       const mtime = new Date(mtimeMs);
-      for (const f of [seg.log.file, seg.offsetIndex.file, seg.timeIndex.file]) {
+      for (const f of [seg.log.file, seg.offsetIndex.file, seg.timeIndex.file, seg.txnIndex.file]) {
         try {
           if (fs.existsSync(f)) fs.utimesSync(f, mtime, mtime);
         } catch (err) {

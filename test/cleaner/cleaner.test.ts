@@ -280,6 +280,47 @@ describe('control batches (transaction markers)', () => {
   });
 });
 
+const controls = (dir: string) => fileBatches(dir).filter((b) => b.batch.isControl).map((b) => ({ offset: b.batch.baseOffset }));
+
+describe('aborted transactions (from the .txnindex)', () => {
+  it('removes aborted data, keeps the ABORT marker with its index entry while data went, then lets it go after the horizon', async () => {
+    const clock = new TestClock();
+    const dir = tmpLogDir();
+    const log = await compacted(clock, { deleteRetentionMs: 1000 }, dir);
+    const txn = (producerId: number, baseSequence: number) => ({ producer: { producerId, producerEpoch: 0, baseSequence, transactional: true } });
+    await log.append([{ key: 'a1', value: 'aborted' }, { key: 'a2', value: 'aborted' }], txn(7, 0));
+    await log.append([{ key: 'c1', value: 'committed' }], txn(8, 0));
+    await log.append([{ key: 'a3', value: 'aborted' }], txn(7, 2));
+    await log.endTransaction(7, 0, false, 1);
+    await log.endTransaction(8, 0, true, 1);
+    await log.append([{ key: 'p1', value: 'plain' }]);
+    await log.roll();
+    const visible = async () => (await readAll(log)).map((r) => `${r.key}=${r.value}`);
+    const committed = () => [...log.recordsSync(0, { isolation: 'read_committed' })].map((r) => `${r.key}=${r.value}`);
+    expect(await visible()).toEqual(['a1=aborted', 'a2=aborted', 'c1=committed', 'a3=aborted', 'p1=plain']);
+    expect(committed()).toEqual(['c1=committed', 'p1=plain']);
+    const abortOffset = 4;
+    // Both producers expire (producer.id.expiration.ms): their last batches need not stay.
+    clock.advance(2 * DAY);
+
+    await log.clean({ force: true });
+    expect(await visible()).toEqual(['c1=committed', 'p1=plain']);
+    expect(committed()).toEqual(['c1=committed', 'p1=plain']);
+    expect(controls(dir).map((c) => c.offset)).toEqual([abortOffset, 5]);
+    const txnIndexes = () => fs.readdirSync(dir).filter((f) => f.endsWith('.txnindex') && fs.statSync(path.join(dir, f)).size > 0);
+    expect(txnIndexes()).toEqual(['00000000000000000000.txnindex']);
+
+    // No aborted data left: the marker is stamped, then dropped after the horizon, with its entry.
+    // The COMMIT stays: its transaction's record (c1) is still the latest of its key.
+    await log.clean({ force: true });
+    clock.advance(1000);
+    await log.clean({ force: true });
+    expect(controls(dir).map((c) => c.offset)).toEqual([5]);
+    expect(txnIndexes()).toEqual([]);
+    expect(await visible()).toEqual(['c1=committed', 'p1=plain']);
+  });
+});
+
 describe('which segments: grouping, active segment, lags, dirty ratio', () => {
   it('merges small segments into outputs of at most segment.bytes', async () => {
     const clock = new TestClock();
